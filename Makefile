@@ -1,0 +1,68 @@
+# rcleak: a preloaded memory-error detector. `make` builds build/librcleak.so.
+
+# ---- tools and places ----
+CC      ?= cc
+PREFIX  ?= /usr/local
+BUILD   := build
+DEPS_OK := $(BUILD)/.deps-ok
+
+# ---- flags: warnings are errors for our own code (make WERROR= to relax) ----
+WERROR  ?= 1
+WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wundef -Wwrite-strings -Wpointer-arith -Wformat=2 -Wvla
+CFLAGS  ?= -O2 -g
+STDFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(if $(WERROR),-Werror)
+# Library objects: no builtin malloc calls, TLS that never allocates, and
+# unwind tables so C++ exceptions from a new_handler pass through us.
+SOFLAGS  = -fPIC -fvisibility=hidden -ftls-model=initial-exec \
+           -fno-builtin-malloc -fno-builtin-calloc -fno-builtin-realloc \
+           -fno-builtin-free -fexceptions
+UNWIND_CFLAGS = $(shell pkg-config --cflags libunwind 2>/dev/null)
+LIBS     = -ldl -lpthread $(shell pkg-config --libs libunwind 2>/dev/null || echo -lunwind) -ldw -lelf
+SOLINK   = -shared -Wl,-z,defs -Wl,-z,now
+
+# ---- sources ----
+LIB_SRCS := $(wildcard src/*.c)
+LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
+LIB      := $(BUILD)/librcleak.so
+
+.PHONY: all deps test test-unit test-e2e test-real demo install clean
+
+all: $(LIB)
+
+# Installs missing Debian packages once (scripts/install-deps).
+deps: $(DEPS_OK)
+$(DEPS_OK):
+	@mkdir -p $(BUILD)
+	@scripts/install-deps
+	@touch $@
+
+$(BUILD)/obj/%.o: src/%.c src/internal.h src/options.def | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(STDFLAGS) $(SOFLAGS) $(UNWIND_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	$(CC) $(CFLAGS) $(SOLINK) -o $@ $^ $(LIBS)
+
+# ---- tests ----
+include tests/unit/unit.mk
+
+test: $(LIB) test-deps
+	@tests/run.sh
+
+test-deps: $(DEPS_OK)
+	@scripts/install-deps --test
+
+demo: $(LIB)
+	@$(MAKE) -s -C tests/demo CC=$(CC)
+	@echo "== running tests/demo/leaky under rcleak (its own output first) =="
+	-@scripts/rcleak-run -- tests/demo/leaky
+
+install: $(LIB)
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(LIB) $(DESTDIR)$(PREFIX)/lib/librcleak.so
+	install -m 755 scripts/rcleak-run $(DESTDIR)$(PREFIX)/bin/rcleak-run
+	install -m 644 include/rcleak.h $(DESTDIR)$(PREFIX)/include/rcleak.h
+
+clean:
+	rm -rf $(BUILD) tests/demo/leaky

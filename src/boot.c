@@ -1,0 +1,330 @@
+/*
+ * Everything about rcleak's place in the process: finding the next
+ * allocator with dlsym(RTLD_NEXT), a static arena that serves dlsym's own
+ * calloc while that happens, the per-thread guard, set-up on first use,
+ * fork handlers, and the report at exit, made after every library's
+ * destructor has run.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+struct rcl_real_fns rcl_real;
+volatile int rcl_ready;
+__thread int rcl_guard __attribute__((tls_model("initial-exec")));
+__thread int rcl_disabled __attribute__((tls_model("initial-exec")));
+
+/* ---- bootstrap arena: serves allocations made while dlsym runs ---- */
+
+#define ARENA_BYTES (256 * 1024)
+static char arena[ARENA_BYTES] __attribute__((aligned(64)));
+static atomic_size_t arena_used;
+
+void *rcl_boot_alloc(size_t size, size_t align)
+{
+	size_t start, end, cur;
+
+	if (align < 16)
+		align = 16;
+	cur = atomic_load(&arena_used);
+	do {
+		start = (cur + 16 + align - 1) & ~(align - 1);
+		end = start + size;
+		if (end > ARENA_BYTES || end < start) {
+			errno = ENOMEM;
+			return NULL;
+		}
+	} while (!atomic_compare_exchange_weak(&arena_used, &cur, end));
+	memcpy(arena + start - sizeof(size_t), &size, sizeof(size_t));
+	return arena + start;
+}
+
+bool rcl_boot_owns(const void *p)
+{
+	return (const char *)p >= arena && (const char *)p < arena + ARENA_BYTES;
+}
+
+size_t rcl_boot_size(const void *p)
+{
+	size_t size;
+
+	memcpy(&size, (const char *)p - sizeof(size_t), sizeof(size_t));
+	return size;
+}
+
+/* ---- rcleak's own stderr ---- */
+
+/*
+ * The report goes to a duplicate of the stderr the program started with,
+ * so a program that closes fd 2 and reuses it for data gets no report in
+ * its file. The identity (device, inode) is kept to notice when even the
+ * duplicate has been closed and its number reused.
+ */
+static int err_fd = -1;
+static dev_t err_dev;
+static ino_t err_ino;
+
+static bool same_file(int fd)
+{
+	struct stat st;
+
+	return fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == err_dev &&
+	       st.st_ino == err_ino;
+}
+
+static void dup_stderr(void)
+{
+	struct stat st;
+
+	if (fstat(2, &st) != 0)
+		return;
+	err_dev = st.st_dev;
+	err_ino = st.st_ino;
+	err_fd = fcntl(2, F_DUPFD_CLOEXEC, 900);
+	if (err_fd < 0)
+		err_fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
+}
+
+int rcl_stderr_fd(void)
+{
+	if (same_file(err_fd))
+		return err_fd;
+	if (same_file(2))
+		return 2;
+	return -1;
+}
+
+/* ---- set-up ---- */
+
+static atomic_int boot_state; /* 0 not started, 1 running, 2 done */
+static __thread bool booting_here __attribute__((tls_model("initial-exec")));
+
+static void *next_fn(const char *name)
+{
+	return dlsym(RTLD_NEXT, name);
+}
+
+static void resolve(void)
+{
+	rcl_real.calloc = next_fn("calloc");
+	rcl_real.free = next_fn("free");
+	rcl_real.realloc = next_fn("realloc");
+	rcl_real.memalign = next_fn("memalign");
+	rcl_real.usable_size = next_fn("malloc_usable_size");
+	/* malloc last: its presence tells the hooks the arena is done. */
+	rcl_real.malloc = next_fn("malloc");
+	if (!rcl_real.malloc || !rcl_real.free || !rcl_real.calloc ||
+	    !rcl_real.memalign) {
+		static const char msg[] =
+			"rcleak: cannot find the next malloc with dlsym\n";
+		(void)!write(2, msg, sizeof(msg) - 1);
+		_exit(1);
+	}
+}
+
+static void parse_options(void)
+{
+	const char *env = getenv("RCLEAK_OPTIONS");
+	char msg[256];
+
+	rcl_options_defaults(&rcl_opt);
+	if (env && rcl_options_parse(&rcl_opt, env, msg, sizeof(msg)) != 0) {
+		struct rcl_out o;
+
+		rcl_out_init_fd(&o, 2);
+		rcl_out_str(&o, "rcleak: bad RCLEAK_OPTIONS: ");
+		rcl_out_str(&o, msg);
+		rcl_out_chr(&o, '\n');
+		rcl_out_flush(&o);
+		_exit(1);
+	}
+}
+
+/* Tells scripts/rcleak-run that the library really ran in this process. */
+static void leave_marker(void)
+{
+	const char *dir = getenv("RCLEAK_RUN_DIR");
+	static const char name[] = "/active.";
+	char path[4096];
+	size_t len;
+	int fd;
+
+	if (dir == NULL || (len = strlen(dir)) > sizeof(path) - 64)
+		return;
+	memcpy(path, dir, len);
+	memcpy(path + len, name, sizeof(name) - 1);
+	len += sizeof(name) - 1;
+	len += rcl_fmt_u64(path + len, (uint64_t)getpid());
+	path[len] = 0;
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd >= 0)
+		close(fd);
+}
+
+static void fork_prepare(void);
+static void fork_parent(void);
+static void fork_child(void);
+
+static void boot(void)
+{
+	rcl_guard = 1;
+	resolve();
+	parse_options();
+	dup_stderr();
+	rcl_stack_init();
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	leave_marker();
+	rcl_guard = 0;
+}
+
+bool rcl_boot(void)
+{
+	int expected = 0;
+
+	if (rcl_ready)
+		return true;
+	if (booting_here)
+		return rcl_real.malloc != NULL;
+	if (atomic_compare_exchange_strong(&boot_state, &expected, 1)) {
+		booting_here = true;
+		boot();
+		booting_here = false;
+		rcl_ready = 1;
+		atomic_store(&boot_state, 2);
+		return true;
+	}
+	while (atomic_load(&boot_state) != 2)
+		sched_yield();
+	return true;
+}
+
+/* ---- fork: no rcleak lock may be held by a thread the child lacks ---- */
+
+static void fork_prepare(void)
+{
+	rcl_errors_lock();
+	rcl_quarantine_lock();
+	rcl_table_lock_all();
+	rcl_depot_lock_all();
+	rcl_meta_lock();
+}
+
+static void fork_parent(void)
+{
+	rcl_meta_unlock();
+	rcl_depot_unlock_all();
+	rcl_table_unlock_all();
+	rcl_quarantine_unlock();
+	rcl_errors_unlock();
+}
+
+static void fork_child(void)
+{
+	fork_parent();
+}
+
+/* ---- the report at exit ---- */
+
+extern void __libc_freeres(void);
+
+static int thread_count(void)
+{
+	char buf[4096];
+	ssize_t n;
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	const char *p;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	p = strstr(buf, "\nThreads:");
+	return p ? atoi(p + 9) : -1;
+}
+
+/*
+ * Lets glibc and libstdc++ free the caches they keep for the life of the
+ * process, as valgrind does, so they are not reported. glibc's is only safe
+ * when no other thread could still be using those caches.
+ */
+static void free_runtime_caches(void)
+{
+	void (*gnu_cxx_freeres)(void);
+
+	gnu_cxx_freeres = (void (*)(void))dlsym(RTLD_DEFAULT,
+						"_ZN9__gnu_cxx9__freeresEv");
+	if (gnu_cxx_freeres)
+		gnu_cxx_freeres();
+	if (thread_count() == 1)
+		__libc_freeres();
+}
+
+static atomic_bool exit_reported;
+
+static void report_at_exit(void *arg)
+{
+	bool found;
+
+	(void)arg;
+	if (atomic_exchange(&exit_reported, true))
+		return;
+	rcl_guard = 1;
+	free_runtime_caches();
+	rcl_guard = 0;
+	found = rcl_report_write("exit", false);
+	if (found && rcl_opt.exitcode != 0) {
+		/* exit() would flush stdio after us; _exit() would not. */
+		fflush(NULL);
+		_exit((int)rcl_opt.exitcode);
+	}
+}
+
+extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso);
+
+__attribute__((constructor)) static void rcleak_ctor(void)
+{
+	rcl_boot();
+}
+
+/*
+ * A preloaded library's destructor runs before the destructors of the
+ * program's other libraries, which may still free memory. A handler
+ * registered from here runs after every ELF destructor, because glibc's
+ * exit re-checks its handler list once _dl_fini returns.
+ */
+__attribute__((destructor)) static void rcleak_dtor(void)
+{
+	bool entered = rcl_enter();
+
+	__cxa_atexit(report_at_exit, NULL, NULL);
+	if (entered)
+		rcl_leave();
+}
+
+void rcl_assert_fail(const char *what, const char *file, int line)
+{
+	struct rcl_out o;
+
+	rcl_out_init_fd(&o, rcl_stderr_fd());
+	rcl_out_str(&o, "rcleak: assertion failed: ");
+	rcl_out_str(&o, what);
+	rcl_out_str(&o, " at ");
+	rcl_out_str(&o, file);
+	rcl_out_chr(&o, ':');
+	rcl_out_i64(&o, line);
+	rcl_out_chr(&o, '\n');
+	rcl_out_flush(&o);
+	abort();
+}

@@ -1,0 +1,458 @@
+/*
+ * What each interposed call does to a block: allocate it with a canary
+ * after its last byte, record it with its stack, and on release check the
+ * canary, catch double, invalid and mismatched frees, poison the bytes and
+ * hand the block to the quarantine. The interposed names in interpose.c
+ * only forward here.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "internal.h"
+
+static uint64_t canary_value(uintptr_t addr)
+{
+	return (addr * 0x9e3779b97f4a7c15ull) ^ 0xa5c3e1f0b4d29687ull;
+}
+
+static void write_canary(uintptr_t addr, size_t size)
+{
+	uint64_t v = canary_value(addr);
+
+	memcpy((void *)(addr + size), &v, RCL_CANARY_SIZE);
+}
+
+bool rcl_heap_canary_ok(const struct rcl_block *b, size_t *offset)
+{
+	uint64_t want = canary_value(b->addr);
+	const unsigned char *got = (const unsigned char *)(b->addr + b->size);
+
+	if (b->flags & RCL_NO_CANARY)
+		return true;
+	if (memcmp(got, &want, RCL_CANARY_SIZE) == 0)
+		return true;
+	for (size_t i = 0; i < RCL_CANARY_SIZE; i++) {
+		if (got[i] != ((const unsigned char *)&want)[i]) {
+			*offset = i;
+			break;
+		}
+	}
+	return false;
+}
+
+static size_t poison_len(size_t size)
+{
+	return size < RCL_POISON_MAX ? size : RCL_POISON_MAX;
+}
+
+bool rcl_heap_poison_ok(const struct rcl_block *b, size_t *offset)
+{
+	const unsigned char *p = (const unsigned char *)b->addr;
+	size_t n = poison_len(b->size), i = 0;
+	const uint64_t want = 0x0101010101010101ull * RCL_POISON_BYTE;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, p + i, 8);
+		if (w != want)
+			break;
+	}
+	for (; i < n; i++) {
+		if (p[i] != RCL_POISON_BYTE) {
+			*offset = i;
+			return false;
+		}
+	}
+	return true;
+}
+
+enum rcl_family rcl_family_of(enum rcl_alloc_kind kind)
+{
+	if (kind == RCL_NEW)
+		return RCL_FAMILY_NEW;
+	if (kind == RCL_NEW_ARRAY)
+		return RCL_FAMILY_NEW_ARRAY;
+	return RCL_FAMILY_MALLOC;
+}
+
+static enum rcl_family family_of_free(enum rcl_free_kind how)
+{
+	if (how == RCL_DELETE)
+		return RCL_FAMILY_NEW;
+	if (how == RCL_DELETE_ARRAY)
+		return RCL_FAMILY_NEW_ARRAY;
+	return RCL_FAMILY_MALLOC;
+}
+
+const char *rcl_alloc_name(enum rcl_alloc_kind kind)
+{
+	static const char *const names[RCL_ALLOC_KINDS] = {
+		"malloc",	 "calloc",	  "realloc",
+		"reallocarray",	 "posix_memalign", "aligned_alloc",
+		"memalign",	 "valloc",	  "pvalloc",
+		"new",		 "new[]"};
+
+	return kind < RCL_ALLOC_KINDS ? names[kind] : "?";
+}
+
+const char *rcl_free_name(enum rcl_free_kind kind)
+{
+	static const char *const names[] = {"free", "delete", "delete[]",
+					     "realloc"};
+
+	return names[kind];
+}
+
+/* Records a block made from inside rcleak: kept apart, never reported. */
+static void track_internal(void *p, size_t size)
+{
+	struct rcl_shard *s = rcl_table_shard((uintptr_t)p);
+	struct rcl_block *b;
+
+	rcl_table_lock(s);
+	b = rcl_table_insert(s, (uintptr_t)p);
+	if (b) {
+		b->size = size;
+		b->state = RCL_INTERNAL;
+		b->flags = RCL_NO_CANARY;
+	}
+	rcl_table_unlock(s);
+}
+
+static void track(void *p, size_t size, enum rcl_alloc_kind kind,
+		  rcl_stack_id stack)
+{
+	struct rcl_shard *s = rcl_table_shard((uintptr_t)p);
+	struct rcl_block *b;
+
+	write_canary((uintptr_t)p, size);
+	rcl_table_lock(s);
+	b = rcl_table_insert(s, (uintptr_t)p);
+	if (b) {
+		b->size = size;
+		b->alloc_stack = stack;
+		b->kind = (uint8_t)kind;
+		b->state = RCL_LIVE;
+		b->flags = rcl_disabled ? RCL_IGNORED : 0;
+	}
+	rcl_table_count(s, 1, 0);
+	rcl_table_unlock(s);
+}
+
+static void *real_alloc(size_t size, size_t align, bool zero)
+{
+	size_t total = size + RCL_CANARY_SIZE;
+
+	if (total < size) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (zero)
+		return rcl_real.calloc(1, total);
+	if (align)
+		return rcl_real.memalign(align, total);
+	return rcl_real.malloc(total);
+}
+
+static void *alloc(size_t size, size_t align, bool zero,
+		   enum rcl_alloc_kind kind)
+{
+	void *p = real_alloc(size, align, zero);
+	int saved_errno;
+
+	if (p == NULL)
+		return NULL;
+	saved_errno = errno;
+	if (rcl_enter()) {
+		track(p, size, kind, rcl_stack_capture());
+		rcl_leave();
+	} else {
+		track_internal(p, size);
+	}
+	errno = saved_errno;
+	return p;
+}
+
+void *rcl_heap_alloc(size_t size, size_t align, enum rcl_alloc_kind kind)
+{
+	return alloc(size, align, false, kind);
+}
+
+void *rcl_heap_calloc(size_t n, size_t size)
+{
+	size_t total;
+
+	if (__builtin_mul_overflow(n, size, &total)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return alloc(total, 0, true, RCL_CALLOC);
+}
+
+static RCL_NOINLINE void invalid_free(uintptr_t addr, enum rcl_free_kind how,
+				      rcl_stack_id stack)
+{
+	struct rcl_error e = {.kind = RCL_INVALID_FREE,
+			      .free_kind = (uint8_t)how,
+			      .address = addr,
+			      .stack = stack};
+	struct rcl_block inside;
+
+	if (rcl_table_find_containing(addr, &inside)) {
+		e.has_block = true;
+		e.size = inside.size;
+		e.offset = addr - inside.addr;
+		e.alloc_kind = inside.kind;
+		e.alloc_stack = inside.alloc_stack;
+		e.free_stack = inside.free_stack;
+	}
+	rcl_error_raise(&e);
+}
+
+static void block_error(enum rcl_error_kind kind, const struct rcl_block *b,
+			enum rcl_free_kind how, size_t offset,
+			rcl_stack_id stack)
+{
+	struct rcl_error e = {.kind = (uint8_t)kind,
+			      .alloc_kind = b->kind,
+			      .free_kind = (uint8_t)how,
+			      .has_block = true,
+			      .address = b->addr,
+			      .size = b->size,
+			      .offset = offset,
+			      .stack = stack,
+			      .alloc_stack = b->alloc_stack,
+			      .free_stack = b->free_stack};
+
+	rcl_error_raise(&e);
+}
+
+static size_t quarantine_budget(void)
+{
+	return (size_t)rcl_opt.quarantine_mb << 20;
+}
+
+/*
+ * The common release path of free, delete and a moving realloc. "traced"
+ * is false when rcleak's own code is the caller: an unknown pointer is then
+ * dropped quietly instead of being reported.
+ */
+static void release(void *p, enum rcl_free_kind how, rcl_stack_id stack,
+		    bool traced)
+{
+	struct rcl_shard *s = rcl_table_shard((uintptr_t)p);
+	struct rcl_block *b, copy;
+	size_t overflow_at = 0;
+	bool overflow, direct;
+
+	rcl_table_lock(s);
+	b = rcl_table_find(s, (uintptr_t)p);
+	if (RCL_UNLIKELY(b == NULL)) {
+		rcl_table_unlock(s);
+		if (traced)
+			invalid_free((uintptr_t)p, how, stack);
+		return;
+	}
+	if (b->state == RCL_INTERNAL) {
+		rcl_table_remove(s, b);
+		rcl_table_unlock(s);
+		rcl_real.free(p);
+		return;
+	}
+	if (RCL_UNLIKELY(b->state == RCL_FREED)) {
+		copy = *b;
+		rcl_table_unlock(s);
+		block_error(RCL_DOUBLE_FREE, &copy, how, 0, stack);
+		return;
+	}
+	overflow = !rcl_heap_canary_ok(b, &overflow_at);
+	if (overflow)
+		b->flags |= RCL_DAMAGED;
+	b->state = RCL_FREED;
+	b->free_stack = stack;
+	rcl_table_count(s, 0, 1);
+	copy = *b;
+	direct = b->size > quarantine_budget() || quarantine_budget() == 0;
+	if (direct)
+		rcl_table_remove(s, b);
+	rcl_table_unlock(s);
+
+	if (RCL_UNLIKELY(rcl_family_of(copy.kind) != family_of_free(how)))
+		block_error(RCL_MISMATCHED_FREE, &copy, how, 0, stack);
+	if (RCL_UNLIKELY(overflow))
+		block_error(RCL_HEAP_OVERFLOW, &copy, how, overflow_at, stack);
+	if (direct) {
+		rcl_real.free(p);
+		return;
+	}
+	memset(p, RCL_POISON_BYTE, poison_len(copy.size));
+	rcl_quarantine_push(b);
+}
+
+void rcl_heap_free(void *p, enum rcl_free_kind how)
+{
+	int saved_errno;
+
+	if (p == NULL || rcl_boot_owns(p))
+		return;
+	saved_errno = errno;
+	if (rcl_enter()) {
+		release(p, how, rcl_stack_capture(), true);
+		rcl_leave();
+	} else {
+		release(p, how, 0, false);
+	}
+	errno = saved_errno;
+}
+
+/* The quarantine lets go of b: check its poison, untrack it, free it. */
+void rcl_heap_release(struct rcl_block *b)
+{
+	struct rcl_shard *s = rcl_table_shard(b->addr);
+	struct rcl_block copy;
+	size_t offset = 0;
+	bool damaged = false;
+	void *p = (void *)b->addr;
+
+	if (!(b->flags & RCL_DAMAGED) && !rcl_heap_poison_ok(b, &offset)) {
+		copy = *b;
+		damaged = true;
+	}
+	rcl_table_lock(s);
+	rcl_table_remove(s, b);
+	rcl_table_unlock(s);
+	if (damaged)
+		block_error(RCL_WRITE_AFTER_FREE, &copy, RCL_FREE, offset, 0);
+	rcl_real.free(p);
+}
+
+/*
+ * realloc from inside rcleak (a library it calls, under the guard): the new
+ * block is internal like the old one.
+ */
+static void *realloc_internal(void *p, size_t size)
+{
+	struct rcl_shard *s = rcl_table_shard((uintptr_t)p);
+	struct rcl_block *b;
+	size_t old = 0;
+	void *q;
+
+	rcl_table_lock(s);
+	b = rcl_table_find(s, (uintptr_t)p);
+	if (b)
+		old = b->size;
+	rcl_table_unlock(s);
+	if (b == NULL)
+		return NULL;
+	q = rcl_real.malloc(size);
+	if (q == NULL)
+		return NULL;
+	track_internal(q, size);
+	memcpy(q, p, old < size ? old : size);
+	release(p, RCL_REALLOC_FREE, 0, false);
+	return q;
+}
+
+/* Grows or shrinks b in place when the real chunk already has room. */
+static bool resize_in_place(struct rcl_block *b, size_t size,
+			    enum rcl_alloc_kind kind, rcl_stack_id stack)
+{
+	if (b->state != RCL_LIVE || rcl_real.usable_size == NULL ||
+	    size + RCL_CANARY_SIZE < size ||
+	    rcl_real.usable_size((void *)b->addr) < size + RCL_CANARY_SIZE)
+		return false;
+	b->size = size;
+	b->kind = (uint8_t)kind;
+	b->alloc_stack = stack;
+	write_canary(b->addr, size);
+	return true;
+}
+
+static void *realloc_traced(void *p, size_t size, enum rcl_alloc_kind kind)
+{
+	rcl_stack_id stack = rcl_stack_capture();
+	struct rcl_shard *s = rcl_table_shard((uintptr_t)p);
+	struct rcl_block *b, copy;
+	size_t overflow_at = 0;
+	void *q;
+
+	rcl_table_lock(s);
+	b = rcl_table_find(s, (uintptr_t)p);
+	if (RCL_UNLIKELY(b == NULL || b->state == RCL_FREED)) {
+		if (b)
+			copy = *b;
+		rcl_table_unlock(s);
+		if (b)
+			block_error(RCL_DOUBLE_FREE, &copy, RCL_REALLOC_FREE, 0,
+				    stack);
+		else
+			invalid_free((uintptr_t)p, RCL_REALLOC_FREE, stack);
+		errno = ENOMEM;
+		return NULL;
+	}
+	copy = *b;
+	if (rcl_family_of(b->kind) == RCL_FAMILY_MALLOC &&
+	    rcl_heap_canary_ok(b, &overflow_at) &&
+	    resize_in_place(b, size, kind, stack)) {
+		rcl_table_unlock(s);
+		return p;
+	}
+	rcl_table_unlock(s);
+
+	/* Move: a new block, then the old one goes the way of free(). */
+	q = real_alloc(size, 0, false);
+	if (q == NULL)
+		return NULL; /* p stays live, errno from the allocator */
+	track(q, size, kind, stack);
+	memcpy(q, p, copy.size < size ? copy.size : size);
+	release(p, RCL_REALLOC_FREE, stack, true);
+	return q;
+}
+
+void *rcl_heap_realloc(void *p, size_t size, enum rcl_alloc_kind kind)
+{
+	int saved_errno = errno;
+	void *q;
+
+	if (p == NULL)
+		return rcl_heap_alloc(size, 0, kind);
+	if (rcl_boot_owns(p)) {
+		size_t old = rcl_boot_size(p);
+
+		q = rcl_heap_alloc(size, 0, kind);
+		if (q)
+			memcpy(q, p, old < size ? old : size);
+		return q;
+	}
+	if (size == 0) { /* glibc: frees p and returns NULL */
+		rcl_heap_free(p, RCL_REALLOC_FREE);
+		return NULL;
+	}
+	if (!rcl_enter())
+		return realloc_internal(p, size);
+	q = realloc_traced(p, size, kind);
+	rcl_leave();
+	if (q)
+		errno = saved_errno;
+	return q;
+}
+
+size_t rcl_heap_usable_size(void *p)
+{
+	struct rcl_shard *s;
+	struct rcl_block *b;
+	size_t n = 0;
+
+	if (p == NULL)
+		return 0;
+	if (rcl_boot_owns(p))
+		return rcl_boot_size(p);
+	s = rcl_table_shard((uintptr_t)p);
+	rcl_table_lock(s);
+	b = rcl_table_find(s, (uintptr_t)p);
+	if (b && b->state != RCL_FREED)
+		n = b->size;
+	rcl_table_unlock(s);
+	return n;
+}

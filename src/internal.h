@@ -1,0 +1,329 @@
+/*
+ * Cross-file declarations of rcleak, grouped under the file that defines
+ * them. Nothing here is public: the public calls are in include/rcleak.h.
+ */
+#ifndef RCLEAK_INTERNAL_H
+#define RCLEAK_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* uthash tables live in rcleak's own memory, never in the traced heap. */
+#define uthash_malloc(sz) rcl_meta_alloc(sz)
+#define uthash_free(ptr, sz) rcl_meta_free((ptr), (sz))
+#define HASH_NONFATAL_OOM 1
+void *rcl_meta_alloc(size_t size);
+void rcl_meta_free(void *p, size_t size);
+#include <uthash.h>
+
+#define RCLEAK_VERSION "0.1.0"
+#define RCLEAK_EXPORT __attribute__((visibility("default")))
+#define RCL_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define RCL_LIKELY(x) __builtin_expect(!!(x), 1)
+#define RCL_NOINLINE __attribute__((noinline))
+
+#ifdef RCL_DEBUG
+#define RCL_ASSERT(x) ((x) ? (void)0 : rcl_assert_fail(#x, __FILE__, __LINE__))
+#else
+#define RCL_ASSERT(x) ((void)0)
+#endif
+void rcl_assert_fail(const char *what, const char *file, int line);
+
+/* Which call made a block, and which call released it. */
+enum rcl_alloc_kind {
+	RCL_MALLOC,
+	RCL_CALLOC,
+	RCL_REALLOC,
+	RCL_REALLOCARRAY,
+	RCL_POSIX_MEMALIGN,
+	RCL_ALIGNED_ALLOC,
+	RCL_MEMALIGN,
+	RCL_VALLOC,
+	RCL_PVALLOC,
+	RCL_NEW,
+	RCL_NEW_ARRAY,
+	RCL_ALLOC_KINDS
+};
+
+enum rcl_free_kind { RCL_FREE, RCL_DELETE, RCL_DELETE_ARRAY, RCL_REALLOC_FREE };
+
+/* The family a block must be released with: free, delete or delete[]. */
+enum rcl_family { RCL_FAMILY_MALLOC, RCL_FAMILY_NEW, RCL_FAMILY_NEW_ARRAY };
+
+typedef uint32_t rcl_stack_id; /* 0 = no stack recorded */
+
+/* ---- boot.c: real allocator, bootstrap arena, guard, process life ---- */
+
+struct rcl_real_fns {
+	void *(*malloc)(size_t);
+	void (*free)(void *);
+	void *(*calloc)(size_t, size_t);
+	void *(*realloc)(void *, size_t);
+	void *(*memalign)(size_t, size_t);
+	size_t (*usable_size)(void *); /* NULL if the next allocator has none */
+};
+extern struct rcl_real_fns rcl_real;
+extern volatile int rcl_ready; /* 1 once the real allocator is resolved */
+
+/*
+ * Set while this thread runs rcleak's own code: allocations it makes then
+ * are internal (kept apart, never reported) and nothing recurses.
+ */
+extern __thread int rcl_guard __attribute__((tls_model("initial-exec")));
+/* Per-thread rcleak_disable() depth: blocks made meanwhile are ignored. */
+extern __thread int rcl_disabled __attribute__((tls_model("initial-exec")));
+
+static inline bool rcl_enter(void)
+{
+	if (rcl_guard)
+		return false;
+	rcl_guard = 1;
+	return true;
+}
+
+static inline void rcl_leave(void)
+{
+	rcl_guard = 0;
+}
+
+bool rcl_boot(void); /* true when the real allocator may be used */
+void *rcl_boot_alloc(size_t size, size_t align);
+bool rcl_boot_owns(const void *p);
+size_t rcl_boot_size(const void *p);
+int rcl_stderr_fd(void);
+
+/* ---- options.c ---- */
+
+struct rcl_options {
+#define X(type, name, def, lo, hi, help) RCL_OPT_##type name;
+#define RCL_OPT_INT long
+#define RCL_OPT_BOOL long
+#define RCL_OPT_STR char *
+#include "options.def"
+#undef X
+};
+extern struct rcl_options rcl_opt;
+/* Parses "k=v:k=v" over the defaults; 0 or -EINVAL with a message. */
+int rcl_options_parse(struct rcl_options *o, const char *s, char *msg,
+		      size_t msglen);
+void rcl_options_defaults(struct rcl_options *o);
+
+/* ---- meta.c: rcleak's own memory, from mmap, never the interposed heap */
+
+void *rcl_meta_alloc(size_t size);
+void rcl_meta_free(void *p, size_t size);
+void rcl_meta_note_failure(void);
+bool rcl_meta_failed(void); /* tracking was incomplete at some point */
+void rcl_meta_lock(void);
+void rcl_meta_unlock(void);
+
+/* ---- stack.c ---- */
+
+#define RCL_MAX_DEPTH 64
+void rcl_stack_init(void);
+rcl_stack_id rcl_stack_capture(void);
+int rcl_stack_unwind(uintptr_t *ips, int max); /* skips rcleak's frames */
+bool rcl_stack_is_own(uintptr_t ip);
+
+/* ---- depot.c ---- */
+
+struct rcl_stack {
+	uint32_t depth;
+	uintptr_t ips[]; /* return addresses, innermost first */
+};
+rcl_stack_id rcl_depot_put(const uintptr_t *ips, uint32_t depth);
+const struct rcl_stack *rcl_depot_get(rcl_stack_id id);
+void rcl_depot_lock_all(void);
+void rcl_depot_unlock_all(void);
+
+/* ---- table.c: live and quarantined blocks, sharded by address ---- */
+
+enum rcl_state {
+	RCL_LIVE,     /* handed to the program */
+	RCL_FREED,    /* in the quarantine */
+	RCL_INTERNAL, /* allocated by rcleak's own code: never reported */
+};
+
+enum rcl_block_flag {
+	RCL_IGNORED = 1,  /* rcleak_ignore() or allocated while disabled */
+	RCL_DAMAGED = 2,  /* an overflow or write after free was reported */
+	RCL_NO_CANARY = 4 /* no canary was written after this block */
+};
+
+struct rcl_block {
+	UT_hash_handle hh; /* keyed by addr, in its shard's table */
+	uintptr_t addr;
+	size_t size; /* bytes the program asked for */
+	struct rcl_block *qnext; /* quarantine FIFO, or the slab's free list */
+	rcl_stack_id alloc_stack;
+	rcl_stack_id free_stack;
+	uint8_t kind;  /* enum rcl_alloc_kind */
+	uint8_t state; /* enum rcl_state */
+	uint8_t flags; /* enum rcl_block_flag */
+};
+
+struct rcl_shard;
+struct rcl_shard *rcl_table_shard(uintptr_t addr);
+void rcl_table_lock(struct rcl_shard *s);
+void rcl_table_unlock(struct rcl_shard *s);
+struct rcl_block *rcl_table_find(struct rcl_shard *s, uintptr_t addr);
+struct rcl_block *rcl_table_insert(struct rcl_shard *s, uintptr_t addr);
+void rcl_table_remove(struct rcl_shard *s, struct rcl_block *b);
+void rcl_table_count(struct rcl_shard *s, int allocs, int frees);
+/* Calls fn for every block, one shard locked at a time. */
+void rcl_table_foreach(void (*fn)(struct rcl_block *b, void *arg), void *arg);
+void rcl_table_totals(uint64_t *allocs, uint64_t *frees);
+void rcl_table_lock_all(void);
+void rcl_table_unlock_all(void);
+bool rcl_table_find_containing(uintptr_t addr, struct rcl_block *out);
+
+/* ---- heap.c: what each interposed call does ---- */
+
+#define RCL_CANARY_SIZE 8
+#define RCL_POISON_BYTE 0xfd
+#define RCL_POISON_MAX (64 * 1024) /* bytes poisoned per freed block */
+
+void *rcl_heap_alloc(size_t size, size_t align, enum rcl_alloc_kind kind);
+void *rcl_heap_calloc(size_t n, size_t size);
+void *rcl_heap_realloc(void *p, size_t size, enum rcl_alloc_kind kind);
+void rcl_heap_free(void *p, enum rcl_free_kind how);
+size_t rcl_heap_usable_size(void *p);
+/* Releases an evicted quarantine block for good: check, untrack, free. */
+void rcl_heap_release(struct rcl_block *b);
+bool rcl_heap_canary_ok(const struct rcl_block *b, size_t *offset);
+bool rcl_heap_poison_ok(const struct rcl_block *b, size_t *offset);
+enum rcl_family rcl_family_of(enum rcl_alloc_kind kind);
+const char *rcl_alloc_name(enum rcl_alloc_kind kind);
+const char *rcl_free_name(enum rcl_free_kind kind);
+
+/* ---- quarantine.c ---- */
+
+void rcl_quarantine_push(struct rcl_block *b);
+/* Checks every quarantined block's poison (at exit and on check). */
+void rcl_quarantine_check_all(void);
+void rcl_quarantine_lock(void);
+void rcl_quarantine_unlock(void);
+
+/* ---- errors.c: memory errors seen during the run ---- */
+
+enum rcl_error_kind {
+	RCL_DOUBLE_FREE,
+	RCL_INVALID_FREE,
+	RCL_WRITE_AFTER_FREE,
+	RCL_HEAP_OVERFLOW,
+	RCL_MISMATCHED_FREE,
+};
+
+struct rcl_error {
+	struct rcl_error *next;
+	uint8_t kind;       /* enum rcl_error_kind */
+	uint8_t alloc_kind; /* enum rcl_alloc_kind, if has_block */
+	uint8_t free_kind;  /* enum rcl_free_kind of the offending call */
+	bool has_block;     /* a block is known: size and alloc_kind valid */
+	uintptr_t address;  /* pointer the program passed, or the block */
+	size_t size;
+	size_t offset; /* see report-format.md; meaningful per kind */
+	rcl_stack_id stack, alloc_stack, free_stack;
+};
+
+void rcl_error_raise(const struct rcl_error *e);
+struct rcl_error *rcl_errors_list(size_t *count);
+size_t rcl_errors_dropped(void);
+void rcl_errors_lock(void);
+void rcl_errors_unlock(void);
+const char *rcl_error_name(enum rcl_error_kind kind);
+
+/* ---- report.c ---- */
+
+enum rcl_leak_kind {
+	RCL_DEFINITE,
+	RCL_INDIRECT,
+	RCL_POSSIBLE,
+	RCL_REACHABLE,
+	RCL_SUPPRESSED,
+	RCL_LEAK_KINDS
+};
+
+struct rcl_loss {
+	uint8_t kind;       /* enum rcl_leak_kind */
+	uint8_t alloc_kind; /* of the first block */
+	bool same_size;     /* every block has size first_size */
+	rcl_stack_id stack;
+	size_t first_size;
+	uint64_t bytes, blocks;
+};
+
+struct rcl_total {
+	uint64_t bytes, blocks;
+};
+
+/* One report: what both writers print. */
+struct rcl_report {
+	const char *when; /* "exit", "check" */
+	int pid, ppid;
+	const char *exe;
+	struct rcl_total total[RCL_LEAK_KINDS];
+	uint64_t allocations, frees;
+	struct rcl_loss *losses;
+	size_t nlosses;
+	struct rcl_error *errors;
+	size_t nerrors;
+	bool incomplete; /* rcleak ran out of its own memory */
+	bool halted;
+};
+
+/* Writes the report now; returns true when it found leaks or errors. */
+bool rcl_report_write(const char *when, bool halted);
+bool rcl_report_busy(void); /* this thread is writing a report */
+const char *rcl_leak_kind_name(enum rcl_leak_kind kind);
+
+/* ---- symbolize.c ---- */
+
+struct rcl_frame {
+	uintptr_t ip;
+	const char *function; /* NULL when unknown */
+	const char *file;     /* NULL when unknown */
+	int line;             /* 0 when unknown */
+	const char *module;   /* never NULL: "?" when unknown */
+	uintptr_t offset;     /* ip relative to the module's load address */
+};
+
+void rcl_symbolize_begin(void);
+void rcl_symbolize(uintptr_t ip, struct rcl_frame *f);
+void rcl_symbolize_end(void);
+
+/* ---- out.c: buffered fd writer with a tiny formatter ---- */
+
+struct rcl_out {
+	void (*write)(struct rcl_out *o, const char *buf, size_t len);
+	int fd;
+	bool failed; /* a write failed: the rest is dropped */
+	size_t len;
+	char buf[8192];
+};
+
+void rcl_out_init_fd(struct rcl_out *o, int fd);
+void rcl_out_str(struct rcl_out *o, const char *s);
+void rcl_out_mem(struct rcl_out *o, const char *s, size_t n);
+void rcl_out_chr(struct rcl_out *o, char c);
+void rcl_out_u64(struct rcl_out *o, uint64_t v);
+void rcl_out_i64(struct rcl_out *o, int64_t v);
+void rcl_out_hex(struct rcl_out *o, uint64_t v); /* 0x... */
+void rcl_out_grouped(struct rcl_out *o, uint64_t v); /* 1,234,567 */
+void rcl_out_json_str(struct rcl_out *o, const char *s); /* quoted, or null */
+void rcl_out_flush(struct rcl_out *o);
+/* Writes v in decimal to dst (no NUL); returns the length. */
+size_t rcl_fmt_u64(char *dst, uint64_t v);
+/* Expands %p in a path to the pid; returns false when it does not fit. */
+bool rcl_expand_path(const char *pattern, char *dst, size_t dstlen);
+/* Writes one line to rcleak's stderr, prefixed "rcleak: ". */
+void rcl_warn(const char *msg);
+
+/* ---- report_text.c, report_json.c ---- */
+
+void rcl_text_write(struct rcl_out *o, const struct rcl_report *r);
+void rcl_json_write(struct rcl_out *o, const struct rcl_report *r);
+
+#endif

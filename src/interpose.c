@@ -1,0 +1,358 @@
+/*
+ * The libc and C++ allocation names rcleak replaces. Each one only checks
+ * that rcleak is set up and forwards to heap.c; <stdlib.h> and <malloc.h>
+ * are included so the compiler checks these signatures against libc's.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* Until the real allocator is known, allocations come from the arena. */
+#define BOOTSTRAP(size, align)                                                 \
+	do {                                                                   \
+		if (RCL_UNLIKELY(!rcl_ready) && !rcl_boot())                   \
+			return rcl_boot_alloc((size), (align));                \
+	} while (0)
+
+RCLEAK_EXPORT void *malloc(size_t size)
+{
+	BOOTSTRAP(size, 0);
+	return rcl_heap_alloc(size, 0, RCL_MALLOC);
+}
+
+RCLEAK_EXPORT void *calloc(size_t n, size_t size)
+{
+	size_t total;
+
+	if (RCL_UNLIKELY(!rcl_ready) && !rcl_boot()) {
+		if (__builtin_mul_overflow(n, size, &total)) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		return rcl_boot_alloc(total, 0); /* static memory is zeroed */
+	}
+	return rcl_heap_calloc(n, size);
+}
+
+RCLEAK_EXPORT void *realloc(void *p, size_t size)
+{
+	BOOTSTRAP(size, 0);
+	return rcl_heap_realloc(p, size, RCL_REALLOC);
+}
+
+RCLEAK_EXPORT void *reallocarray(void *p, size_t n, size_t size)
+{
+	size_t total;
+
+	if (__builtin_mul_overflow(n, size, &total)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	BOOTSTRAP(total, 0);
+	return rcl_heap_realloc(p, total, RCL_REALLOCARRAY);
+}
+
+RCLEAK_EXPORT void free(void *p)
+{
+	if (RCL_UNLIKELY(!rcl_ready) && !rcl_boot())
+		return; /* only arena blocks exist yet */
+	rcl_heap_free(p, RCL_FREE);
+}
+
+/* glibc's cfree, still linked by some old binaries. */
+RCLEAK_EXPORT void cfree(void *p);
+RCLEAK_EXPORT void cfree(void *p)
+{
+	free(p);
+}
+
+static bool power_of_two(size_t x)
+{
+	return x && !(x & (x - 1));
+}
+
+RCLEAK_EXPORT int posix_memalign(void **out, size_t align, size_t size)
+{
+	void *p;
+	int saved_errno = errno;
+
+	if (!power_of_two(align) || align % sizeof(void *))
+		return EINVAL;
+	if (RCL_UNLIKELY(!rcl_ready) && !rcl_boot()) {
+		p = rcl_boot_alloc(size, align);
+	} else {
+		p = rcl_heap_alloc(size, align, RCL_POSIX_MEMALIGN);
+	}
+	if (p == NULL) {
+		int err = errno ? errno : ENOMEM;
+
+		errno = saved_errno;
+		return err;
+	}
+	*out = p;
+	return 0;
+}
+
+RCLEAK_EXPORT void *aligned_alloc(size_t align, size_t size)
+{
+	if (!power_of_two(align)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	BOOTSTRAP(size, align);
+	return rcl_heap_alloc(size, align, RCL_ALIGNED_ALLOC);
+}
+
+/* glibc's memalign rounds a non-power-of-two alignment up. */
+static size_t round_align(size_t align)
+{
+	size_t a = 16;
+
+	while (a < align && a)
+		a <<= 1;
+	return a ? a : align;
+}
+
+RCLEAK_EXPORT void *memalign(size_t align, size_t size)
+{
+	align = round_align(align);
+	BOOTSTRAP(size, align);
+	return rcl_heap_alloc(size, align, RCL_MEMALIGN);
+}
+
+RCLEAK_EXPORT void *valloc(size_t size)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+	BOOTSTRAP(size, page);
+	return rcl_heap_alloc(size, page, RCL_VALLOC);
+}
+
+RCLEAK_EXPORT void *pvalloc(size_t size)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t rounded = (size + page - 1) & ~(page - 1);
+
+	if (rounded < size) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (rounded == 0)
+		rounded = page; /* glibc gives a page for pvalloc(0) */
+	BOOTSTRAP(rounded, page);
+	return rcl_heap_alloc(rounded, page, RCL_PVALLOC);
+}
+
+RCLEAK_EXPORT size_t malloc_usable_size(void *p)
+{
+	if (RCL_UNLIKELY(!rcl_ready) && !rcl_boot())
+		return p ? rcl_boot_size(p) : 0;
+	return rcl_heap_usable_size(p);
+}
+
+/* ---- C++ operator new and delete, by their mangled names ---- */
+
+typedef void (*new_handler_fn)(void);
+
+/*
+ * What operator new does when memory runs out: call the installed
+ * new_handler and retry, then throw std::bad_alloc. Both live in
+ * libstdc++, which is loaded whenever a program calls operator new.
+ */
+static RCL_NOINLINE void *new_failed(size_t size, size_t align,
+				     enum rcl_alloc_kind kind, bool nothrow)
+{
+	new_handler_fn (*get_handler)(void) =
+		(new_handler_fn(*)(void))dlsym(RTLD_DEFAULT,
+					       "_ZSt15get_new_handlerv");
+	void (*throw_bad_alloc)(void) = (void (*)(void))dlsym(
+		RTLD_DEFAULT, "_ZSt17__throw_bad_allocv");
+
+	for (;;) {
+		new_handler_fn handler = get_handler ? get_handler() : NULL;
+		void *p;
+
+		if (handler == NULL)
+			break;
+		handler();
+		p = rcl_heap_alloc(size, align, kind);
+		if (p)
+			return p;
+	}
+	if (nothrow)
+		return NULL;
+	if (throw_bad_alloc)
+		throw_bad_alloc();
+	abort();
+}
+
+static inline void *cxx_new(size_t size, size_t align,
+			    enum rcl_alloc_kind kind, bool nothrow)
+{
+	void *p;
+
+	if (RCL_UNLIKELY(!rcl_ready) && !rcl_boot())
+		return rcl_boot_alloc(size, align);
+	p = rcl_heap_alloc(size, align, kind);
+	if (RCL_UNLIKELY(p == NULL))
+		return new_failed(size, align, kind, nothrow);
+	return p;
+}
+
+static inline void cxx_delete(void *p, enum rcl_free_kind how)
+{
+	if (RCL_UNLIKELY(!rcl_ready) && !rcl_boot())
+		return;
+	rcl_heap_free(p, how);
+}
+
+struct nothrow_t;
+#define NT const struct nothrow_t *
+
+/* The prototypes keep -Wmissing-prototypes quiet for these C names. */
+RCLEAK_EXPORT void *_Znwm(size_t size);
+RCLEAK_EXPORT void *_Znam(size_t size);
+RCLEAK_EXPORT void *_ZnwmRKSt9nothrow_t(size_t size, NT nt);
+RCLEAK_EXPORT void *_ZnamRKSt9nothrow_t(size_t size, NT nt);
+RCLEAK_EXPORT void *_ZnwmSt11align_val_t(size_t size, size_t align);
+RCLEAK_EXPORT void *_ZnamSt11align_val_t(size_t size, size_t align);
+RCLEAK_EXPORT void *_ZnwmSt11align_val_tRKSt9nothrow_t(size_t size,
+							size_t align, NT nt);
+RCLEAK_EXPORT void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t size,
+							size_t align, NT nt);
+RCLEAK_EXPORT void _ZdlPv(void *p);
+RCLEAK_EXPORT void _ZdaPv(void *p);
+RCLEAK_EXPORT void _ZdlPvm(void *p, size_t size);
+RCLEAK_EXPORT void _ZdaPvm(void *p, size_t size);
+RCLEAK_EXPORT void _ZdlPvRKSt9nothrow_t(void *p, NT nt);
+RCLEAK_EXPORT void _ZdaPvRKSt9nothrow_t(void *p, NT nt);
+RCLEAK_EXPORT void _ZdlPvSt11align_val_t(void *p, size_t align);
+RCLEAK_EXPORT void _ZdaPvSt11align_val_t(void *p, size_t align);
+RCLEAK_EXPORT void _ZdlPvmSt11align_val_t(void *p, size_t size, size_t align);
+RCLEAK_EXPORT void _ZdaPvmSt11align_val_t(void *p, size_t size, size_t align);
+RCLEAK_EXPORT void _ZdlPvSt11align_val_tRKSt9nothrow_t(void *p, size_t align,
+							NT nt);
+RCLEAK_EXPORT void _ZdaPvSt11align_val_tRKSt9nothrow_t(void *p, size_t align,
+							NT nt);
+
+void *_Znwm(size_t size)
+{
+	return cxx_new(size, 0, RCL_NEW, false);
+}
+
+void *_Znam(size_t size)
+{
+	return cxx_new(size, 0, RCL_NEW_ARRAY, false);
+}
+
+void *_ZnwmRKSt9nothrow_t(size_t size, NT nt)
+{
+	(void)nt;
+	return cxx_new(size, 0, RCL_NEW, true);
+}
+
+void *_ZnamRKSt9nothrow_t(size_t size, NT nt)
+{
+	(void)nt;
+	return cxx_new(size, 0, RCL_NEW_ARRAY, true);
+}
+
+void *_ZnwmSt11align_val_t(size_t size, size_t align)
+{
+	return cxx_new(size, align, RCL_NEW, false);
+}
+
+void *_ZnamSt11align_val_t(size_t size, size_t align)
+{
+	return cxx_new(size, align, RCL_NEW_ARRAY, false);
+}
+
+void *_ZnwmSt11align_val_tRKSt9nothrow_t(size_t size, size_t align, NT nt)
+{
+	(void)nt;
+	return cxx_new(size, align, RCL_NEW, true);
+}
+
+void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t size, size_t align, NT nt)
+{
+	(void)nt;
+	return cxx_new(size, align, RCL_NEW_ARRAY, true);
+}
+
+void _ZdlPv(void *p)
+{
+	cxx_delete(p, RCL_DELETE);
+}
+
+void _ZdaPv(void *p)
+{
+	cxx_delete(p, RCL_DELETE_ARRAY);
+}
+
+void _ZdlPvm(void *p, size_t size)
+{
+	(void)size;
+	cxx_delete(p, RCL_DELETE);
+}
+
+void _ZdaPvm(void *p, size_t size)
+{
+	(void)size;
+	cxx_delete(p, RCL_DELETE_ARRAY);
+}
+
+void _ZdlPvRKSt9nothrow_t(void *p, NT nt)
+{
+	(void)nt;
+	cxx_delete(p, RCL_DELETE);
+}
+
+void _ZdaPvRKSt9nothrow_t(void *p, NT nt)
+{
+	(void)nt;
+	cxx_delete(p, RCL_DELETE_ARRAY);
+}
+
+void _ZdlPvSt11align_val_t(void *p, size_t align)
+{
+	(void)align;
+	cxx_delete(p, RCL_DELETE);
+}
+
+void _ZdaPvSt11align_val_t(void *p, size_t align)
+{
+	(void)align;
+	cxx_delete(p, RCL_DELETE_ARRAY);
+}
+
+void _ZdlPvmSt11align_val_t(void *p, size_t size, size_t align)
+{
+	(void)size;
+	(void)align;
+	cxx_delete(p, RCL_DELETE);
+}
+
+void _ZdaPvmSt11align_val_t(void *p, size_t size, size_t align)
+{
+	(void)size;
+	(void)align;
+	cxx_delete(p, RCL_DELETE_ARRAY);
+}
+
+void _ZdlPvSt11align_val_tRKSt9nothrow_t(void *p, size_t align, NT nt)
+{
+	(void)align;
+	(void)nt;
+	cxx_delete(p, RCL_DELETE);
+}
+
+void _ZdaPvSt11align_val_tRKSt9nothrow_t(void *p, size_t align, NT nt)
+{
+	(void)align;
+	(void)nt;
+	cxx_delete(p, RCL_DELETE_ARRAY);
+}

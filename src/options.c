@@ -1,0 +1,175 @@
+/*
+ * RCLEAK_OPTIONS="key=value:key=value", the sanitizer convention. Every
+ * key and its bounds come from options.def. A bad key or value is never
+ * ignored: the message names the key and what it allows.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "internal.h"
+
+struct rcl_options rcl_opt;
+
+/* Values of STR options are copied here: no malloc while booting. */
+static char str_store[8192];
+static size_t str_used;
+
+enum type { INT, BOOL, STR };
+
+struct spec {
+	const char *name;
+	enum type type;
+	long lo, hi;
+	size_t offset;
+};
+
+static const struct spec specs[] = {
+#define X(t, name, def, lo, hi, help)                                          \
+	{#name, t, lo, hi, offsetof(struct rcl_options, name)},
+#include "options.def"
+#undef X
+};
+
+void rcl_options_defaults(struct rcl_options *o)
+{
+#define INT(def) (def)
+#define BOOL(def) (def)
+#define STR(def) ((char *)(def))
+#define X(t, name, def, lo, hi, help) o->name = t(def);
+#include "options.def"
+#undef X
+#undef INT
+#undef BOOL
+#undef STR
+}
+
+/* Appends s to the message buffer, always NUL-terminated. */
+static void say(char *msg, size_t msglen, size_t *at, const char *s)
+{
+	while (*s && *at + 1 < msglen)
+		msg[(*at)++] = *s++;
+	msg[*at] = 0;
+}
+
+static void say_num(char *msg, size_t msglen, size_t *at, long v)
+{
+	char tmp[24];
+	int n = 0;
+	unsigned long u = v < 0 ? -(unsigned long)v : (unsigned long)v;
+
+	do
+		tmp[n++] = (char)('0' + u % 10);
+	while ((u /= 10) && n < 22);
+	if (v < 0)
+		tmp[n++] = '-';
+	char rev[24];
+	for (int i = 0; i < n; i++)
+		rev[i] = tmp[n - 1 - i];
+	rev[n] = 0;
+	say(msg, msglen, at, rev);
+}
+
+static bool parse_long(const char *s, size_t n, long *out)
+{
+	long v = 0;
+
+	if (n == 0 || n > 12)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+static int set_one(struct rcl_options *o, const char *key, size_t klen,
+		   const char *val, size_t vlen, char *msg, size_t msglen)
+{
+	size_t at = 0;
+	long v;
+
+	for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+		const struct spec *sp = &specs[i];
+		char *field = (char *)o + sp->offset;
+
+		if (strlen(sp->name) != klen || memcmp(sp->name, key, klen))
+			continue;
+		if (sp->type == STR) {
+			if (str_used + vlen + 1 > sizeof(str_store)) {
+				say(msg, msglen, &at, sp->name);
+				say(msg, msglen, &at, ": value too long");
+				return -EINVAL;
+			}
+			memcpy(str_store + str_used, val, vlen);
+			str_store[str_used + vlen] = 0;
+			*(char **)field = str_store + str_used;
+			str_used += vlen + 1;
+			return 0;
+		}
+		if (!parse_long(val, vlen, &v) || v < sp->lo || v > sp->hi) {
+			say(msg, msglen, &at, sp->name);
+			say(msg, msglen, &at, "=");
+			for (size_t j = 0; j < vlen && at + 1 < msglen; j++)
+				msg[at++] = val[j];
+			msg[at] = 0;
+			if (sp->type == BOOL) {
+				say(msg, msglen, &at, ": allowed values are 0 "
+						      "and 1");
+			} else {
+				say(msg, msglen, &at, ": allowed values are "
+						      "whole numbers from ");
+				say_num(msg, msglen, &at, sp->lo);
+				say(msg, msglen, &at, " to ");
+				say_num(msg, msglen, &at, sp->hi);
+			}
+			return -EINVAL;
+		}
+		*(long *)field = v;
+		return 0;
+	}
+	say(msg, msglen, &at, "unknown key '");
+	for (size_t j = 0; j < klen && at + 1 < msglen; j++)
+		msg[at++] = key[j];
+	msg[at] = 0;
+	say(msg, msglen, &at, "'; known keys:");
+	for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+		say(msg, msglen, &at, " ");
+		say(msg, msglen, &at, specs[i].name);
+	}
+	return -EINVAL;
+}
+
+int rcl_options_parse(struct rcl_options *o, const char *s, char *msg,
+		      size_t msglen)
+{
+	msg[0] = 0;
+	while (*s) {
+		const char *end = strchr(s, ':');
+		const char *eq;
+		size_t len = end ? (size_t)(end - s) : strlen(s);
+		size_t at = 0;
+		int err;
+
+		if (len == 0) { /* empty entries, as in "a=1::b=2", are fine */
+			s++;
+			continue;
+		}
+		eq = memchr(s, '=', len);
+		if (eq == NULL) {
+			say(msg, msglen, &at, "'");
+			for (size_t j = 0; j < len && at + 1 < msglen; j++)
+				msg[at++] = s[j];
+			msg[at] = 0;
+			say(msg, msglen, &at, "' is not key=value");
+			return -EINVAL;
+		}
+		err = set_one(o, s, (size_t)(eq - s), eq + 1,
+			      len - (size_t)(eq - s) - 1, msg, msglen);
+		if (err)
+			return err;
+		s += len;
+	}
+	return 0;
+}

@@ -1,0 +1,264 @@
+/*
+ * The report model: a snapshot of the never-freed blocks grouped into loss
+ * records by (kind, allocation stack), sorted by bytes, plus the errors and
+ * the summary. report_text.c and report_json.c print the same model.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+struct snap {
+	uintptr_t addr;
+	size_t size;
+	rcl_stack_id stack;
+	uint8_t alloc_kind;
+	uint8_t kind; /* enum rcl_leak_kind */
+	bool overflow;
+	size_t overflow_at;
+};
+
+struct snapshot {
+	struct snap *v;
+	size_t n, cap;
+};
+
+static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
+static __thread int reporting __attribute__((tls_model("initial-exec")));
+
+const char *rcl_leak_kind_name(enum rcl_leak_kind kind)
+{
+	static const char *const names[] = {"definitely_lost",
+					     "indirectly_lost", "possibly_lost",
+					     "still_reachable", "suppressed"};
+
+	return names[kind];
+}
+
+static bool grow(struct snapshot *s)
+{
+	size_t cap = s->cap ? s->cap * 2 : 4096;
+	struct snap *v = rcl_meta_alloc(cap * sizeof(*v));
+
+	if (v == NULL)
+		return false;
+	if (s->n)
+		memcpy(v, s->v, s->n * sizeof(*v));
+	rcl_meta_free(s->v, s->cap * sizeof(*v));
+	s->v = v;
+	s->cap = cap;
+	return true;
+}
+
+/* Runs with the block's shard locked: copy, and check the canary now. */
+static void take(struct rcl_block *b, void *arg)
+{
+	struct snapshot *s = arg;
+	struct snap *e;
+
+	if (b->state != RCL_LIVE)
+		return;
+	if (s->n == s->cap && !grow(s))
+		return;
+	e = &s->v[s->n++];
+	e->addr = b->addr;
+	e->size = b->size;
+	e->stack = b->alloc_stack;
+	e->alloc_kind = b->kind;
+	e->kind = (b->flags & RCL_IGNORED) ? RCL_REACHABLE : RCL_DEFINITE;
+	e->overflow = false;
+	if (!(b->flags & RCL_DAMAGED) &&
+	    !rcl_heap_canary_ok(b, &e->overflow_at)) {
+		b->flags |= RCL_DAMAGED;
+		e->overflow = true;
+	}
+}
+
+static int by_kind_stack(const void *a, const void *b)
+{
+	const struct snap *x = a, *y = b;
+
+	if (x->kind != y->kind)
+		return x->kind - y->kind;
+	return x->stack < y->stack ? -1 : x->stack > y->stack;
+}
+
+static int by_bytes(const void *a, const void *b)
+{
+	const struct rcl_loss *x = a, *y = b;
+
+	if (x->bytes != y->bytes)
+		return x->bytes < y->bytes ? 1 : -1;
+	if (x->blocks != y->blocks)
+		return x->blocks < y->blocks ? 1 : -1;
+	if (x->kind != y->kind)
+		return x->kind - y->kind;
+	return x->stack < y->stack ? -1 : x->stack > y->stack;
+}
+
+static void group(struct rcl_report *r, struct snapshot *s)
+{
+	size_t i = 0;
+
+	qsort(s->v, s->n, sizeof(*s->v), by_kind_stack);
+	r->losses = rcl_meta_alloc((s->n ? s->n : 1) * sizeof(*r->losses));
+	r->nlosses = 0;
+	if (r->losses == NULL)
+		return;
+	while (i < s->n) {
+		struct rcl_loss *l = &r->losses[r->nlosses++];
+		const struct snap *first = &s->v[i];
+
+		*l = (struct rcl_loss){.kind = first->kind,
+				       .alloc_kind = first->alloc_kind,
+				       .same_size = true,
+				       .stack = first->stack,
+				       .first_size = first->size};
+		for (; i < s->n && s->v[i].kind == first->kind &&
+		       s->v[i].stack == first->stack;
+		     i++) {
+			l->bytes += s->v[i].size;
+			l->blocks++;
+			if (s->v[i].size != first->size)
+				l->same_size = false;
+		}
+		r->total[l->kind].bytes += l->bytes;
+		r->total[l->kind].blocks += l->blocks;
+	}
+	qsort(r->losses, r->nlosses, sizeof(*r->losses), by_bytes);
+}
+
+static void raise_overflows(const struct snapshot *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		const struct snap *e = &s->v[i];
+
+		if (!e->overflow)
+			continue;
+		struct rcl_error err = {.kind = RCL_HEAP_OVERFLOW,
+					.alloc_kind = e->alloc_kind,
+					.has_block = true,
+					.address = e->addr,
+					.size = e->size,
+					.offset = e->overflow_at,
+					.alloc_stack = e->stack};
+		rcl_error_raise(&err);
+	}
+}
+
+static const char *exe_path(void)
+{
+	static char path[4096];
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+
+	path[n > 0 ? n : 0] = 0;
+	return path;
+}
+
+/* Opens a report file; on failure says why and returns -1. */
+static int open_report(const char *option, const char *pattern)
+{
+	char path[4096];
+	int fd;
+
+	if (!rcl_expand_path(pattern, path, sizeof(path))) {
+		fd = -1;
+		errno = ENAMETOOLONG;
+	} else {
+		fd = open(path,
+			  O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+			  0600);
+	}
+	if (fd < 0) {
+		struct rcl_out o;
+
+		rcl_out_init_fd(&o, rcl_stderr_fd());
+		rcl_out_str(&o, "rcleak: cannot open ");
+		rcl_out_str(&o, option);
+		rcl_out_str(&o, " '");
+		rcl_out_str(&o, pattern);
+		rcl_out_str(&o, "': ");
+		rcl_out_str(&o, strerror(errno));
+		if (option[0] == 'l')
+			rcl_out_str(&o, "; the report goes to stderr");
+		rcl_out_chr(&o, '\n');
+		rcl_out_flush(&o);
+	}
+	return fd;
+}
+
+static void emit(const struct rcl_report *r)
+{
+	struct rcl_out *o = rcl_meta_alloc(sizeof(*o));
+	int fd = -1;
+
+	if (o == NULL)
+		return;
+	if (rcl_opt.log_path[0])
+		fd = open_report("log_path", rcl_opt.log_path);
+	rcl_out_init_fd(o, fd >= 0 ? fd : rcl_stderr_fd());
+	rcl_text_write(o, r);
+	rcl_out_flush(o);
+	if (fd >= 0)
+		close(fd);
+	if (rcl_opt.json_path[0]) {
+		fd = open_report("json_path", rcl_opt.json_path);
+		if (fd >= 0) {
+			rcl_out_init_fd(o, fd);
+			rcl_json_write(o, r);
+			rcl_out_flush(o);
+			close(fd);
+		}
+	}
+	rcl_meta_free(o, sizeof(*o));
+}
+
+static bool found_problems(const struct rcl_report *r)
+{
+	return r->total[RCL_DEFINITE].blocks || r->total[RCL_INDIRECT].blocks ||
+	       r->nerrors;
+}
+
+bool rcl_report_busy(void)
+{
+	return reporting;
+}
+
+bool rcl_report_write(const char *when, bool halted)
+{
+	struct rcl_report r = {.when = when, .halted = halted};
+	struct snapshot s = {0};
+	int saved_guard = rcl_guard, saved_errno = errno;
+	bool found;
+
+	if (reporting)
+		return false; /* an error raised while reporting: no recursion */
+	reporting = 1;
+	rcl_guard = 1;
+	pthread_mutex_lock(&report_lock);
+	if (!halted)
+		rcl_quarantine_check_all();
+	rcl_table_foreach(take, &s);
+	raise_overflows(&s);
+	group(&r, &s);
+	r.errors = rcl_errors_list(&r.nerrors);
+	rcl_table_totals(&r.allocations, &r.frees);
+	r.pid = getpid();
+	r.ppid = getppid();
+	r.exe = exe_path();
+	r.incomplete = rcl_meta_failed();
+	rcl_symbolize_begin();
+	emit(&r);
+	rcl_symbolize_end();
+	found = found_problems(&r);
+	rcl_meta_free(r.losses, (s.n ? s.n : 1) * sizeof(*r.losses));
+	rcl_meta_free(s.v, s.cap * sizeof(*s.v));
+	pthread_mutex_unlock(&report_lock);
+	rcl_guard = saved_guard;
+	reporting = 0;
+	errno = saved_errno;
+	return found;
+}

@@ -1,0 +1,133 @@
+/*
+ * Turns return addresses into module, offset and function name, at report
+ * time only, with elfutils' libdwfl: it reads the full ELF symbol table
+ * (static functions included, and the .gnu_debugdata mini debuginfo of
+ * stripped Debian binaries) and finds separate debug files. Each distinct
+ * address is looked up once per report; C++ names are demangled with the
+ * program's own libstdc++ when it has one.
+ */
+#include <dlfcn.h>
+#include <elfutils/libdwfl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+struct cached {
+	UT_hash_handle hh;
+	struct rcl_frame frame;
+};
+
+static char *debuginfo_path;
+static const Dwfl_Callbacks callbacks = {
+	.find_elf = dwfl_linux_proc_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.debuginfo_path = &debuginfo_path,
+};
+static Dwfl *dwfl;
+static struct cached *cache;
+static char *(*demangle)(const char *, char *, size_t *, int *);
+
+void rcl_symbolize_begin(void)
+{
+	if (dwfl)
+		return;
+	dwfl = dwfl_begin(&callbacks);
+	if (dwfl == NULL)
+		return;
+	dwfl_report_begin(dwfl);
+	if (dwfl_linux_proc_report(dwfl, getpid()) != 0) {
+		dwfl_end(dwfl);
+		dwfl = NULL;
+		return;
+	}
+	dwfl_report_end(dwfl, NULL, NULL);
+	demangle = (char *(*)(const char *, char *, size_t *, int *))dlsym(
+		RTLD_DEFAULT, "__cxa_demangle");
+}
+
+/* "memcpy@@GLIBC_2.14" -> "memcpy": symbol versions are noise here. */
+static const char *unversioned(const char *name)
+{
+	const char *at = name ? strchr(name, '@') : NULL;
+	char *copy;
+
+	if (at == NULL || at == name)
+		return name;
+	copy = rcl_meta_alloc((size_t)(at - name) + 1);
+	if (copy == NULL)
+		return name;
+	memcpy(copy, name, (size_t)(at - name));
+	return copy;
+}
+
+static const char *pretty(const char *name)
+{
+	char *out;
+	int status = -1;
+
+	name = unversioned(name);
+	if (name == NULL || demangle == NULL || name[0] != '_' ||
+	    name[1] != 'Z')
+		return name;
+	out = demangle(name, NULL, NULL, &status);
+	return status == 0 && out ? out : name;
+}
+
+static void lookup(uintptr_t ip, struct rcl_frame *f)
+{
+	/* A return address points after the call: look up the call. */
+	Dwarf_Addr pc = ip - 1, bias = 0;
+	Dwfl_Module *m = dwfl ? dwfl_addrmodule(dwfl, pc) : NULL;
+	const char *name;
+
+	f->ip = ip;
+	f->function = NULL;
+	f->file = NULL;
+	f->line = 0;
+	f->module = "?";
+	f->offset = ip;
+	if (m == NULL)
+		return;
+	name = dwfl_module_info(m, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+	if (name)
+		f->module = name;
+	if (dwfl_module_getelf(m, &bias))
+		f->offset = ip - bias;
+	f->function = pretty(dwfl_module_addrname(m, pc));
+}
+
+void rcl_symbolize(uintptr_t ip, struct rcl_frame *f)
+{
+	struct cached *c;
+
+	HASH_FIND(hh, cache, &ip, sizeof(ip), c);
+	if (c) {
+		*f = c->frame;
+		return;
+	}
+	lookup(ip, f);
+	c = rcl_meta_alloc(sizeof(*c));
+	if (c) {
+		c->frame = *f;
+		HASH_ADD(hh, cache, frame.ip, sizeof(c->frame.ip), c);
+	}
+}
+
+/*
+ * Names returned by rcl_symbolize point into the Dwfl: they are valid until
+ * here. Each report starts afresh, since modules come and go between two.
+ */
+void rcl_symbolize_end(void)
+{
+	struct cached *c, *tmp;
+
+	HASH_ITER(hh, cache, c, tmp)
+	{
+		HASH_DEL(cache, c);
+		rcl_meta_free(c, sizeof(*c));
+	}
+	if (dwfl)
+		dwfl_end(dwfl);
+	dwfl = NULL;
+}
