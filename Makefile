@@ -26,7 +26,7 @@ LIB_SRCS := $(wildcard src/*.c)
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
 LIB      := $(BUILD)/librcleak.so
 
-.PHONY: all deps test test-unit test-e2e test-real demo install clean
+.PHONY: all deps test test-deps test-unit demo install clean
 
 all: $(LIB)
 
@@ -47,16 +47,22 @@ $(LIB): $(LIB_OBJS)
 # ---- tests ----
 include tests/unit/unit.mk
 
-test: $(LIB) test-deps
+test: $(LIB) test-deps $(UNIT_BINS)
 	@tests/run.sh
 
 test-deps: $(DEPS_OK)
 	@scripts/install-deps --test
 
-demo: $(LIB)
-	@$(MAKE) -s -C tests/demo CC=$(CC)
-	@echo "== running tests/demo/leaky under rcleak (its own output first) =="
-	-@scripts/rcleak-run -- tests/demo/leaky
+DEMO := $(BUILD)/demo/leaky
+$(DEMO): tests/demo/leaky.c | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) -g -O0 -fno-omit-frame-pointer -o $@ $<
+
+# Runs the bundled leaky program; rcleak's exit status 23 is expected.
+demo: $(LIB) $(DEMO)
+	@echo "== $(DEMO) under rcleak: its output, then rcleak's report =="
+	@scripts/rcleak-run --json $(BUILD)/demo/report.json -- $(DEMO); \
+	  echo "== exit status $$? (23: rcleak found problems); JSON in $(BUILD)/demo/report.json =="
 
 install: $(LIB)
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include
@@ -65,4 +71,4 @@ install: $(LIB)
 	install -m 644 include/rcleak.h $(DESTDIR)$(PREFIX)/include/rcleak.h
 
 clean:
-	rm -rf $(BUILD) tests/demo/leaky
+	rm -rf $(BUILD)

@@ -1,1 +1,12 @@
+# Unit tests: each tests/unit/test_<x>.c links rcleak's objects directly,
+# without interpose.o, so nothing is preloaded and malloc stays glibc's.
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+UNIT_OBJS := $(filter-out $(BUILD)/obj/interpose.o,$(LIB_OBJS))
 
+$(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/unit.h $(UNIT_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(STDFLAGS) -Wno-missing-prototypes $(UNWIND_CFLAGS) -Isrc -o $@ $< $(UNIT_OBJS) $(LIBS)
+
+test-unit: $(UNIT_BINS)
+	@for t in $(UNIT_BINS); do $$t || true; done

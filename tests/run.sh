@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs every suite (unit, end-to-end, real programs), each test in its own
+# process, and ends with one line: "N passed, N failed".
+cd "$(dirname "$0")/.." || exit 1
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+run_unit() {
+	for t in build/tests/unit/test_*; do
+		[ -x "$t" ] || continue
+		$RCLEAK_TEST_PREFIX "$t"
+		status=$?
+		# A crash is a failure even when the lines before it passed.
+		[ $status -gt 1 ] && echo "FAIL unit/$(basename "$t"): exit status $status"
+	done
+}
+
+{
+	run_unit
+	[ -f tests/e2e/check.py ] && python3 tests/e2e/check.py
+	[ -x tests/real/run.sh ] && tests/real/run.sh
+} 2>&1 | grep -Ev '^[0-9]+ passed, [0-9]+ failed' | tee "$log"
+
+passed=$(grep -c '^PASS ' "$log")
+failed=$(grep -c '^FAIL ' "$log")
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

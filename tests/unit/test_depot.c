@@ -1,0 +1,65 @@
+/* The stack depot: one id per distinct stack, frames back from an id. */
+#include "internal.h"
+#include "unit.h"
+
+/* The exit report of these binaries is not what they test. */
+static void unit_setup(void)
+{
+	rcl_opt.log_path = (char *)"/dev/null";
+	rcl_opt.exitcode = 0;
+}
+
+static void same_stack_same_id(void)
+{
+	uintptr_t a[3] = {0x1000, 0x2000, 0x3000};
+	uintptr_t b[3] = {0x1000, 0x2000, 0x3001};
+	rcl_stack_id ia = rcl_depot_put(a, 3), ib = rcl_depot_put(b, 3);
+
+	CHECK(ia != 0);
+	CHECK(ib != 0);
+	CHECK(ia != ib);
+	CHECK_EQ(rcl_depot_put(a, 3), ia);
+	CHECK(rcl_depot_put(a, 2) != ia); /* a prefix is another stack */
+	CHECK_EQ(rcl_depot_get(ia)->depth, 3);
+	CHECK_EQ(rcl_depot_get(ib)->ips[2], 0x3001);
+}
+
+static void empty_stack_is_zero(void)
+{
+	CHECK_EQ(rcl_depot_put(NULL, 0), 0);
+	CHECK_EQ(rcl_depot_get(0)->depth, 0);
+}
+
+#define THREADS 4
+#define STACKS 2000
+static rcl_stack_id seen[THREADS][STACKS];
+
+static void *put_many(void *arg)
+{
+	long t = (long)arg;
+
+	for (uintptr_t i = 0; i < STACKS; i++) {
+		uintptr_t ips[4] = {i, i * 7, 0xabc, i ^ 0x55};
+
+		seen[t][i] = rcl_depot_put(ips, 4);
+	}
+	return NULL;
+}
+
+static void threads_agree_on_ids(void)
+{
+	pthread_t th[THREADS];
+
+	for (long t = 0; t < THREADS; t++)
+		pthread_create(&th[t], NULL, put_many, (void *)t);
+	for (int t = 0; t < THREADS; t++)
+		pthread_join(th[t], NULL);
+	for (int i = 0; i < STACKS; i++) {
+		for (int t = 1; t < THREADS; t++)
+			CHECK_EQ(seen[t][i], seen[0][i]);
+		CHECK_EQ(rcl_depot_get(seen[0][i])->ips[1], (uintptr_t)i * 7);
+	}
+}
+
+TEST_MAIN("depot", TEST(same_stack_same_id), TEST(empty_stack_is_zero),
+	  TEST(threads_agree_on_ids))

@@ -1,0 +1,94 @@
+/* The no-malloc formatter, through the writer seam into memory. */
+#include <unistd.h>
+
+#include "internal.h"
+#include "unit.h"
+
+static char captured[65536];
+static size_t captured_len;
+
+static void capture(struct rcl_out *o, const char *buf, size_t len)
+{
+	(void)o;
+	memcpy(captured + captured_len, buf, len);
+	captured_len += len;
+	captured[captured_len] = 0;
+}
+
+static void mem_out(struct rcl_out *o)
+{
+	rcl_out_init_fd(o, -1);
+	o->failed = false;
+	o->write = capture;
+	captured_len = 0;
+	captured[0] = 0;
+}
+
+/* The exit report of these binaries is not what they test. */
+static void unit_setup(void)
+{
+	rcl_opt.log_path = (char *)"/dev/null";
+	rcl_opt.exitcode = 0;
+}
+
+static void numbers(void)
+{
+	struct rcl_out o;
+
+	mem_out(&o);
+	rcl_out_u64(&o, 0);
+	rcl_out_chr(&o, ' ');
+	rcl_out_u64(&o, 18446744073709551615ull);
+	rcl_out_chr(&o, ' ');
+	rcl_out_i64(&o, -42);
+	rcl_out_chr(&o, ' ');
+	rcl_out_hex(&o, 0);
+	rcl_out_chr(&o, ' ');
+	rcl_out_hex(&o, 0x55d0c0a01136ull);
+	rcl_out_chr(&o, ' ');
+	rcl_out_grouped(&o, 1234567);
+	rcl_out_chr(&o, ' ');
+	rcl_out_grouped(&o, 999);
+	rcl_out_flush(&o);
+	CHECK_STR(captured, "0 18446744073709551615 -42 0x0 0x55d0c0a01136 "
+			    "1,234,567 999");
+}
+
+static void json_strings(void)
+{
+	struct rcl_out o;
+
+	mem_out(&o);
+	rcl_out_json_str(&o, "a\"b\\c\nd\x01");
+	rcl_out_chr(&o, ' ');
+	rcl_out_json_str(&o, NULL);
+	rcl_out_flush(&o);
+	CHECK_STR(captured, "\"a\\\"b\\\\c\\u000ad\\u0001\" null");
+}
+
+static void large_output_is_flushed_in_order(void)
+{
+	struct rcl_out o;
+
+	mem_out(&o);
+	for (int i = 0; i < 5000; i++)
+		rcl_out_str(&o, "0123456789");
+	rcl_out_flush(&o);
+	CHECK_EQ(captured_len, 50000);
+	CHECK(memcmp(captured + 49990, "0123456789", 10) == 0);
+}
+
+static void pid_in_paths(void)
+{
+	char path[64], want[64];
+
+	snprintf(want, sizeof(want), "/tmp/r-%d.json", (int)getpid());
+	CHECK(rcl_expand_path("/tmp/r-%p.json", path, sizeof(path)));
+	CHECK_STR(path, want);
+	CHECK(!rcl_expand_path("/a/very/long/path/%p", path, 12));
+	CHECK(rcl_expand_path("100%", path, sizeof(path)));
+	CHECK_STR(path, "100%");
+}
+
+TEST_MAIN("out", TEST(numbers), TEST(json_strings),
+	  TEST(large_output_is_flushed_in_order), TEST(pid_in_paths))
