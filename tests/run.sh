@@ -15,7 +15,17 @@ run_unit() {
 	done
 }
 
+# The README's options table is generated from src/options.def.
+check_docs() {
+	if scripts/options-table | cmp -s - <(sed -n '/^<!-- options/,/^<!-- \/options/p' README.md | sed '1d;$d'); then
+		echo "PASS docs/options-table"
+	else
+		echo "FAIL docs/options-table: README.md differs from scripts/options-table"
+	fi
+}
+
 {
+	check_docs
 	run_unit
 	[ -f tests/e2e/check.py ] && python3 tests/e2e/check.py
 	[ -x tests/real/run.sh ] && tests/real/run.sh
