@@ -211,6 +211,7 @@ bool rcl_boot(void)
 
 static void fork_prepare(void)
 {
+	rcl_report_lock();
 	rcl_errors_lock();
 	rcl_quarantine_lock();
 	rcl_table_lock_all();
@@ -225,6 +226,7 @@ static void fork_parent(void)
 	rcl_table_unlock_all();
 	rcl_quarantine_unlock();
 	rcl_errors_unlock();
+	rcl_report_unlock();
 }
 
 static void fork_child(void)

@@ -277,6 +277,8 @@ struct rcl_report {
 /* Writes the report now; returns true when it found leaks or errors. */
 bool rcl_report_write(const char *when, bool halted);
 bool rcl_report_busy(void); /* this thread is writing a report */
+void rcl_report_lock(void);
+void rcl_report_unlock(void);
 const char *rcl_leak_kind_name(enum rcl_leak_kind kind);
 
 /* ---- symbolize.c ---- */

@@ -8,6 +8,16 @@
 
 #define EVICT_BATCH 32
 
+/*
+ * What a quarantined block really holds: its bytes, its canary, the
+ * allocator's chunk header and rcleak's record. Counting only the bytes
+ * would let a quarantine of tiny blocks keep several times its budget.
+ */
+static size_t held(const struct rcl_block *b)
+{
+	return b->size + RCL_CANARY_SIZE + 16 + sizeof(*b);
+}
+
 static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct rcl_block *q_head, *q_tail; /* oldest first */
 static size_t q_bytes;
@@ -25,7 +35,7 @@ void rcl_quarantine_push(struct rcl_block *b)
 	else
 		q_head = b;
 	q_tail = b;
-	q_bytes += b->size;
+	q_bytes += held(b);
 	do {
 		n = 0;
 		while (q_bytes > budget && n < EVICT_BATCH && q_head) {
@@ -34,7 +44,7 @@ void rcl_quarantine_push(struct rcl_block *b)
 			q_head = old->qnext;
 			if (q_head == NULL)
 				q_tail = NULL;
-			q_bytes -= old->size;
+			q_bytes -= held(old);
 			evicted[n++] = old;
 		}
 		/* Checking and freeing happen outside the lock. */

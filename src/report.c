@@ -222,6 +222,16 @@ static bool found_problems(const struct rcl_report *r)
 	       r->nerrors;
 }
 
+void rcl_report_lock(void)
+{
+	pthread_mutex_lock(&report_lock);
+}
+
+void rcl_report_unlock(void)
+{
+	pthread_mutex_unlock(&report_lock);
+}
+
 bool rcl_report_busy(void)
 {
 	return reporting;
