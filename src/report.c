@@ -158,20 +158,54 @@ static const char *exe_path(void)
 	return path;
 }
 
-/* Opens a report file; on failure says why and returns -1. */
-static int open_report(const char *option, const char *pattern)
+/*
+ * The JSON file of a report. The exit report goes to json_path itself; the
+ * n-th check report to the same name with ".check<n>" before a ".json"
+ * ending (out.json -> out.check1.json), so the exit report does not
+ * overwrite it.
+ */
+static bool json_file(const struct rcl_report *r, char *path, size_t len)
 {
-	char path[4096];
-	int fd;
+	static unsigned checks;
+	size_t n, ext;
+	char num[24];
+	size_t numlen;
 
-	if (!rcl_expand_path(pattern, path, sizeof(path))) {
-		fd = -1;
-		errno = ENAMETOOLONG;
-	} else {
-		fd = open(path,
-			  O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-			  0600);
+	if (!rcl_expand_path(rcl_opt.json_path, path, len))
+		return false;
+	if (r->when[0] != 'c')
+		return true;
+	n = strlen(path);
+	ext = n >= 5 && strcmp(path + n - 5, ".json") == 0 ? n - 5 : n;
+	numlen = rcl_fmt_u64(num, ++checks);
+	if (n + 6 + numlen + 1 > len)
+		return false;
+	memmove(path + ext + 6 + numlen, path + ext, n - ext + 1);
+	memcpy(path + ext, ".check", 6);
+	memcpy(path + ext + 6, num, numlen);
+	return true;
+}
+
+/*
+ * Opens a report file; on failure says why and returns -1. The first text
+ * report of a process truncates log_path, later ones (checks, then the
+ * exit report) append to it.
+ */
+static int open_report(const char *option, const char *pattern,
+		       const char *path)
+{
+	static int log_owner; /* pid that has truncated log_path */
+	int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_TRUNC;
+	int fd = -1;
+
+	if (option[0] == 'l') {
+		if (log_owner == getpid())
+			flags = (flags & ~O_TRUNC) | O_APPEND;
+		log_owner = getpid();
 	}
+	errno = ENAMETOOLONG;
+	if (path)
+		fd = open(path, flags, 0600);
 	if (fd < 0) {
 		struct rcl_out o;
 
@@ -193,19 +227,26 @@ static int open_report(const char *option, const char *pattern)
 static void emit(const struct rcl_report *r)
 {
 	struct rcl_out *o = rcl_meta_alloc(sizeof(*o));
+	char path[4096];
 	int fd = -1;
 
 	if (o == NULL)
 		return;
 	if (rcl_opt.log_path[0])
-		fd = open_report("log_path", rcl_opt.log_path);
+		fd = open_report("log_path", rcl_opt.log_path,
+				 rcl_expand_path(rcl_opt.log_path, path,
+						 sizeof(path))
+					 ? path
+					 : NULL);
 	rcl_out_init_fd(o, fd >= 0 ? fd : rcl_stderr_fd());
 	rcl_text_write(o, r);
 	rcl_out_flush(o);
 	if (fd >= 0)
 		close(fd);
 	if (rcl_opt.json_path[0]) {
-		fd = open_report("json_path", rcl_opt.json_path);
+		fd = open_report("json_path", rcl_opt.json_path,
+				 json_file(r, path, sizeof(path)) ? path
+								  : NULL);
 		if (fd >= 0) {
 			rcl_out_init_fd(o, fd);
 			rcl_json_write(o, r);
