@@ -296,6 +296,17 @@ void rcl_symbolize_begin(void);
 void rcl_symbolize(uintptr_t ip, struct rcl_frame *f);
 void rcl_symbolize_end(void);
 
+/* ---- modules.c: modules unloaded with dlclose ---- */
+
+struct rcl_closed_module {
+	struct rcl_closed_module *next;
+	uintptr_t bias;   /* load bias: file address = ip - bias */
+	uintptr_t lo, hi; /* mapped range while it was loaded */
+	char path[];
+};
+
+const struct rcl_closed_module *rcl_modules_closed(void); /* newest first */
+
 /* ---- out.c: buffered fd writer with a tiny formatter ---- */
 
 struct rcl_out {

@@ -24,9 +24,30 @@ static const Dwfl_Callbacks callbacks = {
 	.find_debuginfo = dwfl_standard_find_debuginfo,
 	.debuginfo_path = &debuginfo_path,
 };
-static Dwfl *dwfl;
+static Dwfl *dwfl;        /* the modules loaded now */
+static Dwfl *closed_dwfl; /* modules dlclose()d earlier, from their files */
 static struct cached *cache;
 static char *(*demangle)(const char *, char *, size_t *, int *);
+
+/*
+ * The newest module at an address wins; an older one whose range overlaps
+ * it is left out (dwfl refuses overlaps), so its frames stay unnamed.
+ */
+static void report_closed_modules(void)
+{
+	const struct rcl_closed_module *m = rcl_modules_closed();
+
+	if (m == NULL)
+		return;
+	closed_dwfl = dwfl_begin(&callbacks);
+	if (closed_dwfl == NULL)
+		return;
+	dwfl_report_begin(closed_dwfl);
+	for (; m; m = m->next)
+		dwfl_report_elf(closed_dwfl, m->path, m->path, -1, m->bias,
+				false);
+	dwfl_report_end(closed_dwfl, NULL, NULL);
+}
 
 void rcl_symbolize_begin(void)
 {
@@ -42,6 +63,7 @@ void rcl_symbolize_begin(void)
 		return;
 	}
 	dwfl_report_end(dwfl, NULL, NULL);
+	report_closed_modules();
 	demangle = (char *(*)(const char *, char *, size_t *, int *))dlsym(
 		RTLD_DEFAULT, "__cxa_demangle");
 }
@@ -80,6 +102,9 @@ static void lookup(uintptr_t ip, struct rcl_frame *f)
 	Dwarf_Addr pc = ip - 1, bias = 0;
 	Dwfl_Module *m = dwfl ? dwfl_addrmodule(dwfl, pc) : NULL;
 	const char *name;
+
+	if (m == NULL && closed_dwfl)
+		m = dwfl_addrmodule(closed_dwfl, pc);
 
 	f->ip = ip;
 	f->function = NULL;
@@ -129,5 +154,7 @@ void rcl_symbolize_end(void)
 	}
 	if (dwfl)
 		dwfl_end(dwfl);
-	dwfl = NULL;
+	if (closed_dwfl)
+		dwfl_end(closed_dwfl);
+	dwfl = closed_dwfl = NULL;
 }

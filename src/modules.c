@@ -1,0 +1,96 @@
+/*
+ * Modules the program dlclose()d. Their code is gone by the time of the
+ * report, but blocks they allocated may still be live, so dlclose is
+ * interposed to remember each module's file, load bias and address range;
+ * symbolize.c names frames in those ranges from the file.
+ */
+#include <dlfcn.h>
+#include <link.h>
+#include <string.h>
+
+#include "internal.h"
+
+static struct rcl_closed_module *closed; /* newest first */
+static pthread_mutex_t closed_lock = PTHREAD_MUTEX_INITIALIZER;
+
+struct range_query {
+	uintptr_t bias;
+	const char *name;
+	uintptr_t lo, hi;
+};
+
+static int find_range(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct range_query *q = arg;
+
+	(void)size;
+	if (info->dlpi_addr != q->bias || info->dlpi_name == NULL ||
+	    strcmp(info->dlpi_name, q->name) != 0)
+		return 0;
+	q->lo = UINTPTR_MAX;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+
+		if (ph->p_type != PT_LOAD)
+			continue;
+		if (q->bias + ph->p_vaddr < q->lo)
+			q->lo = q->bias + ph->p_vaddr;
+		if (q->bias + ph->p_vaddr + ph->p_memsz > q->hi)
+			q->hi = q->bias + ph->p_vaddr + ph->p_memsz;
+	}
+	return 1;
+}
+
+static void remember(void *handle)
+{
+	struct link_map *lm = NULL;
+	struct range_query q = {0};
+	struct rcl_closed_module *m;
+	size_t len;
+
+	if (dlinfo(handle, RTLD_DI_LINKMAP, &lm) != 0 || lm == NULL ||
+	    lm->l_name == NULL || lm->l_name[0] == 0)
+		return;
+	q.bias = lm->l_addr;
+	q.name = lm->l_name;
+	if (dl_iterate_phdr(find_range, &q) == 0 || q.hi <= q.lo)
+		return;
+	len = strlen(lm->l_name);
+	m = rcl_meta_alloc(sizeof(*m) + len + 1);
+	if (m == NULL)
+		return;
+	m->bias = q.bias;
+	m->lo = q.lo;
+	m->hi = q.hi;
+	memcpy(m->path, lm->l_name, len + 1);
+	pthread_mutex_lock(&closed_lock);
+	m->next = closed;
+	closed = m;
+	pthread_mutex_unlock(&closed_lock);
+}
+
+RCLEAK_EXPORT int dlclose(void *handle)
+{
+	static int (*real_dlclose)(void *);
+
+	if (real_dlclose == NULL)
+		real_dlclose = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
+	/* <dlfcn.h> says handle is nonnull; programs still pass NULL. */
+	void *h = handle;
+	__asm__("" : "+r"(h));
+	if (h && rcl_enter()) {
+		remember(h);
+		rcl_leave();
+	}
+	return real_dlclose(handle);
+}
+
+const struct rcl_closed_module *rcl_modules_closed(void)
+{
+	const struct rcl_closed_module *m;
+
+	pthread_mutex_lock(&closed_lock);
+	m = closed;
+	pthread_mutex_unlock(&closed_lock);
+	return m;
+}
