@@ -1,0 +1,1633 @@
+#!/usr/bin/env python3
+"""End-to-end tests of rcleak: build tiny programs, run them preloaded, check
+the JSON report (see shared/report-format.md) and the process's behaviour.
+
+usage: tests/e2e/check.py [-j N] [--keep] [--list] [-v] [PATTERN...]
+
+PATTERN selects cases whose name contains it (or matches it as a glob).
+Each case prints "PASS name" or "FAIL name: reason"; the last line is
+"N passed, N failed" and the exit status is 1 when anything failed.
+
+Environment:
+  RCLEAK_TEST_PREFIX  a command put in front of each test program, e.g.
+                      "gdb --args" or "strace -f"; the program is then run
+                      as PREFIX env LD_PRELOAD=... RCLEAK_OPTIONS=... prog
+  RCLEAK_TEST_MODE    "run" (default: through scripts/rcleak-run) or
+                      "preload" (LD_PRELOAD and RCLEAK_OPTIONS directly)
+  CC, CXX, CLANG, CLANGXX   compilers (gcc, g++, clang, clang++)
+
+python3 standard library only.
+"""
+
+import argparse
+import concurrent.futures
+import fnmatch
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+PROGS = HERE / "progs"
+BUILD = ROOT / "build" / "tests" / "e2e"
+LIB = ROOT / "build" / "librcleak.so"
+RUN = ROOT / "scripts" / "rcleak-run"
+INCLUDE = ROOT / "include"
+
+PREFIX = shlex.split(os.environ.get("RCLEAK_TEST_PREFIX", ""))
+MODE = os.environ.get("RCLEAK_TEST_MODE", "run")
+CC = os.environ.get("CC", "gcc")
+CXX = os.environ.get("CXX", "g++")
+CLANG = os.environ.get("CLANG", "clang")
+CLANGXX = os.environ.get("CLANGXX", "clang++")
+
+LEAK_KINDS = ["definitely_lost", "indirectly_lost", "possibly_lost",
+              "still_reachable", "suppressed"]
+LOST_KINDS = ["definitely_lost", "indirectly_lost"]
+ERROR_KINDS = ["double_free", "invalid_free", "write_after_free",
+               "heap_overflow", "mismatched_free"]
+# libc functions that call malloc for the program: their caller counts.
+LIBC_WRAPPERS = {"strdup", "strndup", "__strdup", "__strndup"}
+
+
+class Fail(Exception):
+    pass
+
+
+class Skip(Exception):
+    pass
+
+
+def need(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+def eq(got, want, what):
+    if got != want:
+        raise Fail(f"{what}: got {got!r}, want {want!r}")
+
+
+# ---------------------------------------------------------------- building
+
+O0 = ["-g", "-O0", "-fno-omit-frame-pointer", "-fno-inline"]
+O2 = ["-g", "-O2", "-fomit-frame-pointer"]
+
+VARIANTS = {
+    # variant: (C compiler, C++ compiler, flags, extra link flags)
+    "": (CC, CXX, O0, []),
+    "O2": (CC, CXX, O2, []),
+    "clang": (CLANG, CLANGXX, O0, []),
+    "clang-O2": (CLANG, CLANGXX, O2, []),
+    "static": (CC, CXX, O0, ["-static"]),
+}
+
+
+def binary_name(prog, variant):
+    return prog + ("." + variant if variant else "")
+
+
+def compile_prog(prog, variant):
+    """Builds progs/<prog>.c or .cpp; returns (path, None) or (None, why)."""
+    src = PROGS / (prog + ".c")
+    cxx = False
+    if not src.exists():
+        src = PROGS / (prog + ".cpp")
+        cxx = True
+    if not src.exists():
+        return None, f"no source for {prog}"
+    cc, cxxc, flags, link = VARIANTS[variant]
+    comp = cxxc if cxx else cc
+    if shutil.which(comp) is None:
+        return None, f"compiler {comp} not found"
+    shared = prog.startswith("lib")
+    out = BUILD / (binary_name(prog, variant) + (".so" if shared else ""))
+    deps = [src, PROGS / "common.h", INCLUDE / "rcleak.h", Path(__file__)]
+    stamp = " ".join([comp] + flags + link)
+    stampf = out.with_suffix(out.suffix + ".flags")
+    if out.exists() and stampf.exists() and stampf.read_text() == stamp:
+        newest = max(d.stat().st_mtime for d in deps if d.exists())
+        if out.stat().st_mtime >= newest:
+            return out, None
+    std = ["-std=gnu++17"] if cxx else ["-std=gnu11"]
+    cmd = [comp] + std + flags + ["-Wall", "-Wno-unused-result",
+                                  "-Wno-mismatched-new-delete",
+                                  "-Wno-free-nonheap-object",
+                                  "-Wno-unknown-warning-option",
+                                  "-I", str(INCLUDE), "-I", str(PROGS),
+                                  "-pthread", "-o", str(out), str(src)] + link
+    if shared:
+        cmd += ["-shared", "-fPIC"]
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True)
+    if p.returncode != 0:
+        lines = [ln for ln in p.stdout.splitlines() if "error" in ln]
+        return None, ("compile failed: " + " | ".join((lines or
+                      p.stdout.splitlines())[:3]))
+    stampf.write_text(stamp)
+    return out, None
+
+
+# ---------------------------------------------------------------- reports
+
+def parse_docs(text):
+    """One or more JSON documents, concatenated."""
+    dec = json.JSONDecoder()
+    docs, i = [], 0
+    while True:
+        while i < len(text) and text[i].isspace():
+            i += 1
+        if i >= len(text):
+            return docs
+        doc, i = dec.raw_decode(text, i)
+        docs.append(doc)
+
+
+def fn_is(function, name):
+    """Does a frame's function (plain, demangled or mangled) name `name`?"""
+    if not function:
+        return False
+    f = function.strip()
+    if f == name or f.startswith(name + "(") or f.startswith(name + "."):
+        return True
+    return re.fullmatch(r"_Z\w*?\d+" + re.escape(name) + r"\w*", f) is not None
+
+
+def names(stack, n=None):
+    out = [(fr.get("function") or "?") for fr in stack]
+    return out if n is None else out[:n]
+
+
+def frame_fn(stack, i):
+    return stack[i].get("function") if len(stack) > i else None
+
+
+def base(path):
+    return os.path.basename(path or "")
+
+
+def validate(r):
+    """Checks the invariants of the contract that hold for every report."""
+    where = f"report pid {r.get('pid')} ({r.get('_file')})"
+    need(r.get("rcleak") == 1, f"{where}: \"rcleak\" is {r.get('rcleak')!r}")
+    for key in ("version", "pid", "ppid", "exe", "when", "summary", "leaks",
+                "errors"):
+        need(key in r, f"{where}: no \"{key}\"")
+    need(r["when"] in ("exit", "check", "watch"), f"{where}: bad when")
+    s = r["summary"]
+    for key in ("errors", "allocations", "frees"):
+        need(isinstance(s.get(key), int), f"{where}: summary.{key} missing")
+    for kind in LEAK_KINDS:
+        t = s.get(kind)
+        need(isinstance(t, dict) and isinstance(t.get("bytes"), int) and
+             isinstance(t.get("blocks"), int), f"{where}: summary.{kind}")
+        recs = [x for x in r["leaks"] if x.get("kind") == kind]
+        got = (sum(x["bytes"] for x in recs), sum(x["blocks"] for x in recs))
+        eq(got, (t["bytes"], t["blocks"]),
+           f"{where}: sum of {kind} records vs summary (bytes, blocks)")
+    eq(s["errors"], len(r["errors"]), f"{where}: summary.errors vs errors")
+    sizes = [x["bytes"] for x in r["leaks"]]
+    need(sizes == sorted(sizes, reverse=True),
+         f"{where}: leaks not sorted by bytes, largest first")
+
+    def frames_ok(stack, what):
+        need(isinstance(stack, list), f"{where}: {what} is not a list")
+        for fr in stack:
+            for key in ("ip", "function", "file", "line", "module", "offset"):
+                need(key in fr, f"{where}: {what} frame without \"{key}\"")
+            need(fr["module"] is not None, f"{where}: {what} module null")
+            need(not base(fr["module"]).startswith("librcleak"),
+                 f"{where}: {what} shows an rcleak frame {fr}")
+
+    for x in r["leaks"]:
+        need(x.get("kind") in LEAK_KINDS, f"{where}: leak kind {x.get('kind')}")
+        need(x.get("blocks", 0) >= 1, f"{where}: record with no blocks")
+        frames_ok(x.get("stack"), "leak stack")
+    for e in r["errors"]:
+        need(e.get("kind") in ERROR_KINDS, f"{where}: error kind {e.get('kind')}")
+        for key in ("stack", "alloc_stack", "free_stack"):
+            frames_ok(e.get(key), "error " + key)
+        need("address" in e, f"{where}: error without address")
+
+
+class Report(dict):
+    """A parsed report with helpers; `exe` is the test binary."""
+
+    def __init__(self, doc, exe):
+        super().__init__(doc)
+        self.exe = exe
+
+    def total(self, kinds):
+        return (sum(self["summary"][k]["bytes"] for k in kinds),
+                sum(self["summary"][k]["blocks"] for k in kinds))
+
+    def in_exe(self, frame):
+        return base(frame.get("module")) == base(str(self.exe))
+
+    def own(self, kinds=LOST_KINDS):
+        """Loss records made by the program's own code, not by libc's or
+        libstdc++'s start-up: frame 0 is in the test executable (or a libc
+        wrapper such as strdup called from it)."""
+        out = []
+        for x in self["leaks"]:
+            if x["kind"] not in kinds or not x["stack"]:
+                continue
+            st = x["stack"]
+            if self.in_exe(st[0]) or (
+                    (st[0].get("function") or "") in LIBC_WRAPPERS and
+                    len(st) > 1 and self.in_exe(st[1])):
+                out.append(x)
+        return out
+
+    def own_total(self, kinds=LOST_KINDS):
+        recs = self.own(kinds)
+        return (sum(x["bytes"] for x in recs), sum(x["blocks"] for x in recs))
+
+    def describe_leaks(self, recs=None):
+        recs = self["leaks"] if recs is None else recs
+        return "; ".join(f"{x['kind']} {x['bytes']}/{x['blocks']} "
+                         f"{x.get('allocator')} @ {names(x['stack'], 3)}"
+                         for x in recs[:8]) or "none"
+
+    def describe_errors(self):
+        return "; ".join(f"{e['kind']} off={e.get('offset')} size="
+                         f"{e.get('size')} @ {names(e['stack'], 2)}"
+                         for e in self["errors"][:8]) or "none"
+
+    def expect_lost(self, bytes_blocks, own=False, kinds=LOST_KINDS):
+        got = self.own_total(kinds) if own else self.total(kinds)
+        if got != tuple(bytes_blocks):
+            raise Fail(f"{'own ' if own else ''}{'+'.join(kinds)} (bytes, "
+                       f"blocks) = {got}, want {tuple(bytes_blocks)}; leaks: "
+                       f"{self.describe_leaks()}")
+
+    def expect_no_errors(self):
+        if self["errors"]:
+            raise Fail(f"unexpected errors: {self.describe_errors()}")
+
+    def expect_errors(self, kinds):
+        got = [e["kind"] for e in self["errors"]]
+        if got != list(kinds):
+            raise Fail(f"errors {got}, want {list(kinds)}: "
+                       f"{self.describe_errors()}")
+        return self["errors"]
+
+    def record(self, frame0, kinds=LOST_KINDS, within=1):
+        """The one loss record whose frame 0 (or up to frame within-1) is
+        function frame0."""
+        recs = [x for x in self["leaks"] if x["kind"] in kinds and any(
+            fn_is(frame_fn(x["stack"], i), frame0) for i in range(within))]
+        if len(recs) != 1:
+            raise Fail(f"{len(recs)} loss records from {frame0}, want 1; "
+                       f"leaks: {self.describe_leaks()}")
+        return recs[0]
+
+
+def expect_record(rep, frame0, bytes_, blocks, allocator=None, frame1=None,
+                  kinds=LOST_KINDS, within=1):
+    x = rep.record(frame0, kinds, within)
+    eq((x["bytes"], x["blocks"]), (bytes_, blocks),
+       f"record from {frame0} (bytes, blocks)")
+    if allocator is not None:
+        eq(x.get("allocator"), allocator, f"record from {frame0} allocator")
+    if frame1 is not None:
+        need(fn_is(frame_fn(x["stack"], 1), frame1),
+             f"record from {frame0}: frame 1 is {frame_fn(x['stack'], 1)!r}, "
+             f"want {frame1}; stack {names(x['stack'], 5)}")
+    return x
+
+
+def expect_frame(stack, i, name, what):
+    need(fn_is(frame_fn(stack, i), name),
+         f"{what}[{i}] is {frame_fn(stack, i)!r}, want {name}; stack "
+         f"{names(stack, 5)}")
+
+
+# ---------------------------------------------------------------- running
+
+class Result:
+    def __init__(self, rc, out, err, reports, launcher_pid, how, jsondir):
+        self.rc, self.out, self.err = rc, out, err
+        self.reports, self.launcher_pid, self.how = reports, launcher_pid, how
+        self.jsondir = jsondir
+
+    def tail(self):
+        err = self.err.strip().splitlines()
+        return " | ".join(err[-3:])[-400:]
+
+    def expect_rc(self, *want):
+        if self.rc not in want:
+            raise Fail(f"exit status {self.rc}, want "
+                       f"{' or '.join(map(str, want))}; stderr: {self.tail()}")
+
+    def exit_report(self, exe=None):
+        """The one exit report (of exe's processes, when given)."""
+        reps = [r for r in self.reports if r["when"] == "exit" and
+                (exe is None or base(r["exe"]) == base(str(exe)))]
+        if len(reps) != 1:
+            raise Fail(f"{len(reps)} exit reports, want 1 (files: "
+                       f"{sorted(os.listdir(self.jsondir))}); rc {self.rc}; "
+                       f"stderr: {self.tail()}")
+        return reps[0]
+
+    def expect_main_pid(self, rep):
+        """rep comes from the process the test started (not a fork)."""
+        if self.how in ("raw", "prefix"):
+            return
+        if self.how == "run":  # rcleak-run runs the program as its child
+            eq(rep["ppid"], self.launcher_pid, "ppid (rcleak-run's pid)")
+        else:
+            eq(rep["pid"], self.launcher_pid, "pid")
+            eq(rep["ppid"], os.getpid(), "ppid")
+
+
+class Ctx:
+    def __init__(self, case, exes, tmp, verbose):
+        self.case, self.exes, self.tmp, self.verbose = case, exes, tmp, verbose
+        self.exe = exes[0] if exes else None
+        self.nrun = 0
+
+    def newdir(self):
+        self.nrun += 1
+        d = self.tmp / f"run{self.nrun}"
+        d.mkdir()
+        return d
+
+    def base_env(self):
+        env = dict(os.environ)
+        for k in ("LD_PRELOAD", "RCLEAK_OPTIONS", "RCLEAK_TEST_PREFIX"):
+            env.pop(k, None)
+        env["LC_ALL"] = "C"
+        return env
+
+    def run(self, args=(), opts=None, exe=None, how=None, raw_options=None,
+            json=True, json_name="r-%p.json", cmd=None, cwd=None, env=None,
+            timeout=None, stdin=None, runner_flags=(), check=True):
+        """Runs exe (default: the case's binary) with rcleak.
+
+        how: "run" (scripts/rcleak-run), "preload" (environment), "native"
+        (no rcleak), "raw" (cmd as given, env as given). opts: dict of
+        RCLEAK_OPTIONS besides json_path; raw_options: the whole
+        RCLEAK_OPTIONS string (implies "preload")."""
+        exe = str(exe or self.exe)
+        how = how or ("preload" if raw_options is not None else MODE)
+        d = self.newdir()
+        jp = str(d / json_name)
+        items = []
+        if raw_options is not None:
+            optstr = raw_options
+        else:
+            items = [f"{k}={v}" for k, v in (opts or {}).items()]
+            optstr = ":".join(([f"json_path={jp}"] if json else []) + items)
+        env = env if env is not None else self.base_env()
+        if how == "raw":
+            argv = list(cmd)
+        elif how == "native":
+            argv = [exe] + list(args)
+        elif PREFIX and not runner_flags:  # rcleak-run's flags need it
+            argv = PREFIX + ["env", f"LD_PRELOAD={LIB}",
+                             f"RCLEAK_OPTIONS={optstr}", exe] + list(args)
+        elif how == "run":
+            argv = [str(RUN)] + (["--json", jp] if json and
+                                 raw_options is None else [])
+            rest = ":".join(items)
+            if rest:
+                argv += ["--options", rest]
+            argv += list(runner_flags) + ["--", exe] + list(args)
+        else:
+            env["LD_PRELOAD"] = str(LIB)
+            env["RCLEAK_OPTIONS"] = optstr
+            argv = [exe] + list(args)
+        if self.verbose:
+            print(f"  $ {shlex.join(argv)}", file=sys.stderr)
+        tmo = timeout or self.case.timeout
+        p = subprocess.Popen(argv, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE,
+                             stdin=stdin if stdin is not None else
+                             subprocess.DEVNULL,
+                             cwd=cwd or d, env=env, start_new_session=True)
+        try:
+            out, err = p.communicate(timeout=tmo)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.communicate()
+            raise Fail(f"timed out after {tmo}s: {shlex.join(argv)}")
+        out = out.decode("utf-8", "replace")
+        err = err.decode("utf-8", "replace")
+        m = re.search(r"SELF-CHECK FAILED[^\n]*", out)
+        if m:
+            raise Fail(f"test program: {m.group(0)}")
+        reports = []
+        for f in sorted(d.glob("*.json")):
+            try:
+                docs = parse_docs(f.read_text(errors="replace"))
+            except ValueError as e:
+                raise Fail(f"{f.name}: invalid JSON: {e}")
+            for doc in docs:
+                if not isinstance(doc, dict):
+                    raise Fail(f"{f.name}: not a JSON object")
+                doc["_file"] = f.name
+                validate(doc)
+                mm = re.fullmatch(r"r-(\d+)\.json", f.name)
+                if mm and json_name == "r-%p.json":
+                    eq(doc["pid"], int(mm.group(1)), f"pid in {f.name}")
+                reports.append(Report(doc, exe))
+        if PREFIX and not runner_flags and how in ("run", "preload"):
+            how = "prefix"
+        res = Result(p.returncode, out, err, reports, p.pid, how, d)
+        if self.verbose:
+            print(f"  rc={p.returncode} reports={len(reports)} stderr: "
+                  f"{res.tail()}", file=sys.stderr)
+        if not check:
+            return res
+        if json and how not in ("native", "raw") and raw_options is None \
+                and not reports and p.returncode != 125:
+            raise Fail(f"no JSON report written; exit {p.returncode}; "
+                       f"stderr: {res.tail()}")
+        if how == "run" and p.returncode == 125:
+            raise Fail(f"rcleak-run failed (125): {res.tail()}")
+        return res
+
+
+class Case:
+    def __init__(self, name, fn, progs, timeout):
+        self.name, self.fn, self.progs, self.timeout = name, fn, progs, timeout
+
+
+CASES = []
+
+
+def case(name, *progs, timeout=30):
+    """Registers a case; progs are "prog" or "prog:variant" to build."""
+    def deco(fn):
+        CASES.append(Case(name, fn, list(progs), timeout))
+        return fn
+    return deco
+
+
+# ---------------------------------------------------------------- cases
+# Leaks
+
+def check_leak_simple(ctx):
+    res = ctx.run()
+    res.expect_rc(23)
+    rep = res.exit_report()
+    res.expect_main_pid(rep)
+    eq(base(rep["exe"]), base(str(ctx.exe)), "exe")
+    rep.expect_no_errors()
+    rep.expect_lost((96, 3))
+    rep.expect_lost((96, 3), kinds=["definitely_lost"])
+    lost = [x for x in rep["leaks"] if x["kind"] in LOST_KINDS]
+    eq(len(lost), 1, "lost records")
+    expect_record(rep, "make_node", 96, 3, "malloc", frame1="main")
+    eq((rep["summary"]["allocations"], rep["summary"]["frees"]), (3, 0),
+       "(allocations, frees)")
+    return res, rep
+
+
+@case("leak_simple", "leak_simple")
+def _(ctx):
+    res, rep = check_leak_simple(ctx)
+    need(f"=={rep['pid']}==" in res.err,
+         f"text report on stderr lacks '=={rep['pid']}==': {res.tail()}")
+    need("make_node" in res.err, "text report does not name make_node")
+
+
+@case("leak_simple_O2", "leak_simple:O2")
+def _(ctx):
+    check_leak_simple(ctx)
+
+
+@case("leak_simple_clang", "leak_simple:clang")
+def _(ctx):
+    check_leak_simple(ctx)
+
+
+@case("leak_simple_clang_O2", "leak_simple:clang-O2")
+def _(ctx):
+    check_leak_simple(ctx)
+
+
+@case("leak_indirect", "leak_indirect")
+def _(ctx):
+    res = ctx.run()
+    res.expect_rc(23)
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    rep.expect_lost((96, 4))
+    need(rep["summary"]["definitely_lost"]["blocks"] >= 1,
+         "no block definitely lost")
+    for x in rep["leaks"]:
+        if x["kind"] in LOST_KINDS:
+            expect_frame(x["stack"], 0, "push", "stack")
+            expect_frame(x["stack"], 1, "build_and_drop", "stack")
+
+
+def check_deep(ctx, depth=None):
+    opts = {"exitcode": 0}
+    if depth:
+        opts["depth"] = depth
+    res = ctx.run(opts=opts)
+    res.expect_rc(0)
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    rep.expect_lost((123, 1))
+    x = rep.record("leaf")
+    want = ["leaf", "level3", "level2", "level1", "main"]
+    if depth:
+        eq(len(x["stack"]), depth, f"stack depth with depth={depth}")
+        want = want[:depth]
+    for i, name in enumerate(want):
+        expect_frame(x["stack"], i, name, "stack")
+
+
+@case("deep_stack", "deep_stack")
+def _(ctx):
+    check_deep(ctx)
+
+
+@case("deep_stack_O2", "deep_stack:O2")
+def _(ctx):
+    check_deep(ctx)
+
+
+@case("deep_stack_clang", "deep_stack:clang")
+def _(ctx):
+    check_deep(ctx)
+
+
+@case("deep_stack_clang_O2", "deep_stack:clang-O2")
+def _(ctx):
+    check_deep(ctx)
+
+
+@case("depth_option_2", "deep_stack")
+def _(ctx):
+    check_deep(ctx, depth=2)
+
+
+@case("depth_option_1_O2", "deep_stack:O2")
+def _(ctx):
+    check_deep(ctx, depth=1)
+
+
+# Every interposed function
+
+@case("calloc", "calloc")
+def _(ctx):
+    res = ctx.run(opts={"exitcode": 0})
+    res.expect_rc(0)
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    rep.expect_lost((63, 1))
+    expect_record(rep, "make_table", 63, 1, "calloc", frame1="main")
+    eq((rep["summary"]["allocations"], rep["summary"]["frees"]), (2, 1),
+       "(allocations, frees)")
+
+
+@case("malloc_zero", "malloc_zero")
+def _(ctx):
+    res = ctx.run()
+    res.expect_rc(23)
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    rep.expect_lost((0, 1))
+    expect_record(rep, "make_empty", 0, 1, "malloc")
+
+
+@case("realloc", "realloc")
+def _(ctx):
+    res = ctx.run(opts={"exitcode": 0})
+    res.expect_rc(0)
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    rep.expect_lost((48, 2))
+    expect_record(rep, "grow_shrink", 8, 1, "realloc")
+    x = expect_record(rep, "realloc_null", 40, 1)
+    need(x.get("allocator") in ("realloc", "malloc"),
+         f"realloc(NULL, 40) allocator {x.get('allocator')!r}")
+
+
+@case("realloc_chain", "realloc_chain")
+def _(ctx):
+    res = ctx.run()
+    res.expect_rc(0)
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    rep.expect_lost((0, 0))
+
+
+@case("reallocarray", "reallocarray")
+def _(ctx):
+    res = ctx.run(opts={"exitcode": 0})
+    res.expect_rc(0)
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    rep.expect_lost((160, 2))
+    expect_record(rep, "make_array", 60, 1, "reallocarray")
+    expect_record(rep, "grow_array", 100, 1, "reallocarray")
+
+
+@case("aligned", "aligned")
+def _(ctx):
+    res = ctx.run(opts={"exitcode": 0})
+    res.expect_rc(0)
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    rep.expect_lost((4512, 5))
+    for fn, size, alloc in (("use_posix_memalign", 100, "posix_memalign"),
+                            ("use_aligned_alloc", 256, "aligned_alloc"),
+                            ("use_memalign", 50, "memalign"),
+                            ("use_valloc", 10, "valloc"),
+                            ("use_pvalloc", 4096, "pvalloc")):
+        expect_record(rep, fn, size, 1, alloc, frame1="main")
+
+
+@case("malloc_usable_size", "usable_size")
+def _(ctx):
+    res = ctx.run()
+    res.expect_rc(0)
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    rep.expect_lost((0, 0))
+
+
+@case("strdup", "strdup")
+def _(ctx):
+    res = ctx.run(opts={"exitcode": 0})
+    res.expect_rc(0)
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    rep.expect_lost((17, 2))
+    expect_record(rep, "dup_it", 13, 1, within=2)
+    expect_record(rep, "ndup_it", 4, 1, within=2)
+
+
+@case("counts", "counts")
+def _(ctx):
+    res = ctx.run(opts={"exitcode": 0})
+    res.expect_rc(0)
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    rep.expect_lost((17, 1))
+    expect_record(rep, "keep_one", 17, 1, "malloc")
+    eq((rep["summary"]["allocations"], rep["summary"]["frees"]), (3, 2),
+       "(allocations, frees) with 3 x free(NULL)")
+
+
+@case("big_alloc", "big_alloc")
+def _(ctx):
+    res = ctx.run()
+    res.expect_rc(0)
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    rep.expect_lost((0, 0))
+
+
+# C++
+
+def check_cxx_new(ctx):
+    res = ctx.run(opts={"exitcode": 0})
+    res.expect_rc(0)
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    for fn, size, alloc in (("make_int", 4, "new"), ("make_arr", 40, "new[]"),
+                            ("make_nothrow", 8, "new"),
+                            ("make_nothrow_arr", 5, "new[]"),
+                            ("make_aligned", 64, "new"),
+                            ("make_aligned_arr", 128, "new[]")):
+        expect_record(rep, fn, size, 1, alloc, frame1="main")
+    rep.expect_lost((249, 6), own=True)
+
+
+@case("cxx_new", "cxx_new")
+def _(ctx):
+    check_cxx_new(ctx)
+
+
+@case("cxx_new_clang_O2", "cxx_new:clang-O2")
+def _(ctx):
+    check_cxx_new(ctx)
+
+
+@case("cxx_paired", "cxx_paired")
+def _(ctx):
+    res = ctx.run(opts={"exitcode": 0})
+    res.expect_rc(0)
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    rep.expect_lost((0, 0), own=True)
+
+
+@case("mismatched_free", "mismatched")
+def _(ctx):
+    res = ctx.run(opts={"exitcode": 0})
+    res.expect_rc(0)
+    need("done" in res.out, "program did not go on after the errors")
+    rep = res.exit_report()
+    errs = rep.expect_errors(["mismatched_free"] * 6)
+    want = [("malloc_delete", "malloc", "delete"),
+            ("malloc_delete_arr", "malloc", "delete[]"),
+            ("new_free", "new", "free"),
+            ("newarr_free", "new[]", "free"),
+            ("newarr_delete", "new[]", "delete"),
+            ("new_deletearr", "new", "delete[]")]
+    for e, (fn, alloc, dealloc) in zip(errs, want):
+        expect_frame(e["stack"], 0, fn, f"{fn}: stack")
+        expect_frame(e["alloc_stack"], 0, fn, f"{fn}: alloc_stack")
+        eq((e.get("allocator"), e.get("deallocator")), (alloc, dealloc),
+           f"{fn}: (allocator, deallocator)")
+    rep.expect_lost((0, 0), own=True)
+
+
+# Errors
+
+@case("double_free", "double_free")
+def _(ctx):
+    res = ctx.run()
+    res.expect_rc(23)
+    need("after second free" in res.out, "program did not go on")
+    rep = res.exit_report()
+    res.expect_main_pid(rep)
+    rep.expect_lost((0, 0))
+    e = rep.expect_errors(["double_free"])[0]
+    eq(e.get("size"), 24, "size")
+    need(re.fullmatch(r"0x[0-9a-f]+", str(e.get("address"))),
+         f"address {e.get('address')!r}")
+    expect_frame(e["stack"], 0, "free_twice", "stack")
+    expect_frame(e["stack"], 1, "main", "stack")
+    expect_frame(e["alloc_stack"], 0, "alloc_it", "alloc_stack")
+    expect_frame(e["free_stack"], 0, "free_once", "free_stack")
+
+
+def check_halt(ctx, args, kind, marker):
+    res = ctx.run(args=args, opts={"halt_on_error": 1})
+    res.expect_rc(-6, 134)
+    need(marker not in res.out, f"program went on after the error ({marker})")
+    need(len(res.reports) == 1, f"{len(res.reports)} reports, want 1")
+    res.reports[0].expect_errors([kind])
+    if "halted" in res.reports[0]:
+        eq(res.reports[0]["halted"], True, "\"halted\"")
+
+
+@case("halt_on_error_double_free", "double_free")
+def _(ctx):
+    check_halt(ctx, [], "double_free", "after second free")
+
+
+@case("halt_on_error_invalid_free", "invalid_free")
+def _(ctx):
+    check_halt(ctx, ["interior"], "invalid_free", "after invalid free")
+
+
+def check_invalid(ctx, variant, fn):
+    res = ctx.run(args=[variant])
+    res.expect_rc(23)
+    need("after invalid free" in res.out, "program did not go on")
+    rep = res.exit_report()
+    rep.expect_lost((0, 0))
+    e = rep.expect_errors(["invalid_free"])[0]
+    expect_frame(e["stack"], 0, fn, "stack")
+    return e
+
+
+@case("invalid_free_stack", "invalid_free")
+def _(ctx):
+    check_invalid(ctx, "stack", "free_stack_ptr")
+
+
+@case("invalid_free_global", "invalid_free")
+def _(ctx):
+    check_invalid(ctx, "global", "free_global_ptr")
+
+
+@case("invalid_free_interior", "invalid_free")
+def _(ctx):
+    e = check_invalid(ctx, "interior", "free_interior_ptr")
+    eq(e.get("offset"), 16, "offset into the block")
+    expect_frame(e["alloc_stack"], 0, "alloc_interior", "alloc_stack")
+    eq(e.get("allocator"), "malloc", "allocator")
+
+
+@case("invalid_free_never_allocated", "invalid_free")
+def _(ctx):
+    check_invalid(ctx, "never", "free_never_ptr")
+
+
+def check_waf(ctx, variant, offset, size, opts=None):
+    o = {"exitcode": 0}
+    o.update(opts or {})
+    res = ctx.run(args=[variant], opts=o)
+    res.expect_rc(0)
+    rep = res.exit_report()
+    rep.expect_lost((0, 0))
+    e = rep.expect_errors(["write_after_free"])[0]
+    eq((e.get("offset"), e.get("size")), (offset, size), "(offset, size)")
+    expect_frame(e["alloc_stack"], 0, "alloc_buf", "alloc_stack")
+    expect_frame(e["free_stack"], 0, "release_buf", "free_stack")
+
+
+@case("write_after_free_at_exit", "write_after_free")
+def _(ctx):
+    check_waf(ctx, "exit", 37, 100)
+
+
+@case("write_after_free_evicted", "write_after_free")
+def _(ctx):
+    check_waf(ctx, "evict", 5, 64, {"quarantine_mb": 1})
+
+
+@case("write_after_free_large_block", "write_after_free")
+def _(ctx):
+    check_waf(ctx, "large", 65535, 1 << 20)
+
+
+@case("heap_overflow_at_free", "heap_overflow")
+def _(ctx):
+    res = ctx.run(args=["free"], opts={"exitcode": 0})
+    res.expect_rc(0)
+    rep = res.exit_report()
+    rep.expect_lost((0, 0))
+    errs = rep.expect_errors(["heap_overflow"] * 4)
+    for e, (off, size, sfx) in zip(errs, ((0, 10, "a"), (3, 20, "b"),
+                                          (1, 15, "c"), (0, 64, "d"))):
+        eq((e.get("offset"), e.get("size")), (off, size),
+           f"block {sfx}: (offset, size)")
+        expect_frame(e["stack"], 0, "free_" + sfx, "stack")
+        expect_frame(e["alloc_stack"], 0, "alloc_" + sfx, "alloc_stack")
+
+
+@case("heap_overflow_never_freed", "heap_overflow")
+def _(ctx):
+    res = ctx.run(args=["never"], opts={"exitcode": 0})
+    res.expect_rc(0)
+    rep = res.exit_report()
+    rep.expect_lost((16, 1))
+    e = rep.expect_errors(["heap_overflow"])[0]
+    eq((e.get("offset"), e.get("size")), (5, 16), "(offset, size)")
+    expect_frame(e["alloc_stack"], 0, "alloc_never", "alloc_stack")
+
+
+@case("heap_overflow_at_realloc", "heap_overflow")
+def _(ctx):
+    res = ctx.run(args=["realloc"], opts={"exitcode": 0})
+    res.expect_rc(0)
+    rep = res.exit_report()
+    rep.expect_lost((0, 0))
+    e = rep.expect_errors(["heap_overflow"])[0]
+    eq((e.get("offset"), e.get("size")), (0, 8), "(offset, size)")
+    expect_frame(e["stack"], 0, "grow_r", "stack")
+    expect_frame(e["alloc_stack"], 0, "alloc_r", "alloc_stack")
+
+
+# Exit status and output
+
+@case("exit_leak_default_23", "exit_status")
+def _(ctx):
+    res = ctx.run(args=["leak"])
+    res.expect_rc(23)
+    expect_record(res.exit_report(), "lose_one", 11, 1, "malloc")
+
+
+@case("exit_leak_exitcode0_own_status", "exit_status")
+def _(ctx):
+    ctx.run(args=["leak"], opts={"exitcode": 0}).expect_rc(5)
+
+
+@case("exit_leak_exitcode42", "exit_status")
+def _(ctx):
+    ctx.run(args=["leak"], opts={"exitcode": 42}).expect_rc(42)
+
+
+@case("exit_clean_return_7", "exit_status")
+def _(ctx):
+    res = ctx.run(args=["clean"])
+    res.expect_rc(7)
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    rep.expect_lost((0, 0))
+
+
+@case("exit_clean_exit_7", "exit_status")
+def _(ctx):
+    res = ctx.run(args=["exit"])
+    res.expect_rc(7)
+    res.exit_report().expect_lost((0, 0))
+
+
+@case("stdout_preserved", "stdout_preserved")
+def _(ctx):
+    res = ctx.run()
+    want = "x" * 5000 + "partial line, no newline: 42"
+    if res.out != want:
+        raise Fail(f"stdout is {len(res.out)} bytes ending "
+                   f"{res.out[-40:]!r}, want {len(want)} ending "
+                   f"{want[-40:]!r}")
+    res.expect_rc(23)
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    expect_record(rep, "leak_ten", 10, 1, "malloc")
+    rep.expect_lost((10, 1), own=True)
+
+
+@case("fd2_closed_and_reused", "fd2_reuse")
+def _(ctx):
+    data = ctx.tmp / "data.txt"
+    res = ctx.run(args=[str(data)])
+    got = data.read_text(errors="replace") if data.exists() else None
+    want = "program data line 1\nprogram data line 2\n"
+    if got != want:
+        raise Fail(f"data file holds {got!r:.300}, want {want!r}")
+    res.expect_rc(23)
+    rep = res.exit_report()
+    expect_record(rep, "leak_some", 33, 1, "malloc")
+    e = rep.expect_errors(["double_free"])[0]
+    expect_frame(e["stack"], 0, "double_it", "stack")
+    need(f"=={rep['pid']}==" in res.err,
+         "text report not on the original stderr")
+
+
+# Threads, fork
+
+@case("threads_8x1M", "threads", timeout=400)
+def _(ctx):
+    t0 = time.time()
+    res = ctx.run(opts={"exitcode": 0})
+    res.expect_rc(0)
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    rep.expect_lost((38400, 800), own=True)
+    for x in rep.own():
+        expect_frame(x["stack"], 0, "leak_one", "stack")
+        expect_frame(x["stack"], 1, "worker", "stack")
+    s = rep["summary"]
+    need(s["allocations"] >= 8000800 and s["frees"] >= 8000000,
+         f"allocations {s['allocations']}, frees {s['frees']}")
+    if ctx.verbose:
+        print(f"  threads: {time.time() - t0:.1f}s", file=sys.stderr)
+
+
+@case("fork_two_reports", "fork")
+def _(ctx):
+    res = ctx.run(opts={"exitcode": 0})
+    res.expect_rc(0)
+    m = re.search(r"child=(\d+)", res.out)
+    need(m, f"no child pid on stdout: {res.out!r}")
+    child_pid = int(m.group(1))
+    need(len(res.reports) == 2, f"{len(res.reports)} reports, want 2: "
+         f"{sorted(os.listdir(res.jsondir))}")
+    child = [r for r in res.reports if r["pid"] == child_pid]
+    parent = [r for r in res.reports if r["pid"] != child_pid]
+    need(len(child) == 1 and len(parent) == 1,
+         f"report pids {[r['pid'] for r in res.reports]}, child {child_pid}")
+    child, parent = child[0], parent[0]
+    eq(child["when"], "exit", "child when")
+    eq(parent["when"], "exit", "parent when")
+    res.expect_main_pid(parent)
+    eq(child["ppid"], parent["pid"], "child's ppid")
+    for rep, who in ((parent, "parent"), (child, "child")):
+        rep.expect_no_errors()
+        expect_record(rep, "before_fork", 100, 1, "malloc")
+    parent.expect_lost((190, 4))
+    expect_record(parent, "parent_work", 90, 3)
+    child.expect_lost((140, 3))
+    expect_record(child, "child_work", 40, 2)
+
+
+@case("main_returns_while_threads_run", "threads_at_exit")
+def _(ctx):
+    res = ctx.run(opts={"exitcode": 0}, timeout=30)
+    res.expect_rc(0)
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    expect_record(rep, "main_leak", 77, 1, "malloc")
+
+
+@case("exit_from_other_thread", "thread_exit")
+def _(ctx):
+    res = ctx.run(opts={"exitcode": 0})
+    res.expect_rc(3)
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    expect_record(rep, "main_leak", 21, 1, "malloc")
+
+
+# Public API
+
+@case("api_check", "api_check")
+def _(ctx):
+    copy = ctx.tmp / "copy.json"
+    d = ctx.tmp / "run1"  # the directory ctx.run is about to make
+    res = ctx.run(args=[str(d / "api.json"), str(copy)], json_name="api.json")
+    need("first=1 second=0" in res.out,
+         f"rcleak_check() returned {res.out.strip()!r}, want first=1 second=0")
+    res.expect_rc(0)
+    checks = [r for r in res.reports if r["when"] == "check"]
+    if copy.exists():
+        for doc in parse_docs(copy.read_text()):
+            if doc.get("when") == "check":
+                validate(doc)
+                checks.append(Report(doc, ctx.exe))
+    need(checks, f"no report with when=check: {os.listdir(d)}")
+    with_leak = [r for r in checks if r.own_total() != (0, 0)]
+    need(len(with_leak) == 1, f"{len(with_leak)} check reports with a leak")
+    expect_record(with_leak[0], "leak_fifty", 50, 1, "malloc")
+    with_leak[0].expect_lost((50, 1), own=True)
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    rep.expect_lost((0, 0), own=True)
+
+
+@case("api_ignore_only", "api_ignore")
+def _(ctx):
+    res = ctx.run(args=["only"])
+    res.expect_rc(0)
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    rep.expect_lost((0, 0))
+    rep.expect_lost((40, 1), kinds=["still_reachable"])
+    expect_record(rep, "make_ignored", 40, 1, kinds=["still_reachable"])
+
+
+@case("api_ignore_plus_leak", "api_ignore")
+def _(ctx):
+    res = ctx.run(args=["both"])
+    res.expect_rc(23)
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    rep.expect_lost((8, 1))
+    rep.expect_lost((40, 1), kinds=["still_reachable"])
+    expect_record(rep, "make_lost", 8, 1, "malloc")
+
+
+@case("api_disable_enable", "api_disable")
+def _(ctx):
+    res = ctx.run(opts={"exitcode": 0})
+    res.expect_rc(0)
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    expect_record(rep, "thread_leak", 9, 1, "malloc")
+    expect_record(rep, "make_six", 6, 1, "malloc")
+    rep.expect_lost((15, 2), own=True)
+    bad = [x for x in rep["leaks"] if x["kind"] in LOST_KINDS and
+           any(fn_is(f.get("function"), "hidden_leak") for f in x["stack"])]
+    need(not bad, f"block allocated while disabled reported: "
+         f"{rep.describe_leaks(bad)}")
+
+
+@case("api_without_library", "api_ignore", "api_disable")
+def _(ctx):
+    for exe, args in ((ctx.exes[0], ["both"]), (ctx.exes[1], [])):
+        res = ctx.run(args=args, exe=exe, how="native", json=False)
+        if res.rc != 0:
+            raise Fail(f"{base(str(exe))} without rcleak exits {res.rc}")
+
+
+# Options
+
+def check_bad_option(ctx, raw, key, also=()):
+    res = ctx.run(args=["clean"], raw_options=raw)
+    res.expect_rc(1)
+    need("main ran" not in res.out, "main ran despite a bad option")
+    lines = [ln for ln in res.err.splitlines() if ln.strip()]
+    need(len(lines) == 1, f"{len(lines)} lines on stderr, want 1: "
+         f"{res.err.strip()[:300]!r}")
+    need(key in lines[0], f"message does not name {key}: {lines[0]!r}")
+    for word in also:
+        need(word in lines[0], f"message lacks {word!r}: {lines[0]!r}")
+
+
+@case("option_unknown_key", "exit_status")
+def _(ctx):
+    check_bad_option(ctx, "no_such_option=1", "no_such_option")
+
+
+@case("option_unknown_key_after_good", "exit_status")
+def _(ctx):
+    check_bad_option(ctx, "exitcode=0:depthh=3", "depthh")
+
+
+@case("option_depth_zero", "exit_status")
+def _(ctx):
+    check_bad_option(ctx, "depth=0", "depth", ["64"])
+
+
+@case("option_depth_65", "exit_status")
+def _(ctx):
+    check_bad_option(ctx, "depth=65", "depth", ["64"])
+
+
+@case("option_depth_text", "exit_status")
+def _(ctx):
+    check_bad_option(ctx, "depth=abc", "depth")
+
+
+@case("option_exitcode_256", "exit_status")
+def _(ctx):
+    check_bad_option(ctx, "exitcode=256", "exitcode", ["255"])
+
+
+@case("option_halt_on_error_2", "exit_status")
+def _(ctx):
+    check_bad_option(ctx, "halt_on_error=2", "halt_on_error")
+
+
+@case("option_quarantine_negative", "exit_status")
+def _(ctx):
+    check_bad_option(ctx, "quarantine_mb=-1", "quarantine_mb")
+
+
+@case("option_missing_value", "exit_status")
+def _(ctx):
+    check_bad_option(ctx, "depth", "depth")
+
+
+@case("options_all_valid", "deep_stack")
+def _(ctx):
+    d = ctx.tmp
+    raw = (f"depth=3:quarantine_mb=1:exitcode=9:halt_on_error=0:"
+           f"log_path={d}/log-%p.txt:json_path={d}/j-%p.json")
+    res = ctx.run(raw_options=raw)
+    res.expect_rc(9)
+    logs = list(d.glob("log-*.txt"))
+    need(len(logs) == 1, f"log files: {logs}")
+    jsons = list(d.glob("j-*.json"))
+    need(len(jsons) == 1, f"json files: {jsons}")
+    rep = Report(parse_docs(jsons[0].read_text())[0], ctx.exe)
+    validate(rep)
+    x = rep.record("leaf")
+    eq(len(x["stack"]), 3, "stack depth with depth=3")
+
+
+@case("log_path", "leak_simple")
+def _(ctx):
+    res = ctx.run(opts={"log_path": str(ctx.tmp / "log-%p.txt")})
+    res.expect_rc(23)
+    rep = res.exit_report()
+    log = ctx.tmp / f"log-{rep['pid']}.txt"
+    need(log.exists(), f"no {log.name}: {os.listdir(ctx.tmp)}")
+    text = log.read_text(errors="replace")
+    need(f"=={rep['pid']}==" in text and "make_node" in text,
+         f"log lacks the report: {text[:200]!r}")
+    need(f"=={rep['pid']}==" not in res.err,
+         f"report also on stderr: {res.tail()}")
+
+
+@case("log_path_unwritable", "leak_simple")
+def _(ctx):
+    bad = "/nonexistent-rcleak-dir/sub/log.txt"
+    res = ctx.run(opts={"log_path": bad})
+    res.expect_rc(23)
+    rep = res.exit_report()
+    need(bad in res.err or "log_path" in res.err,
+         f"no message about the log path on stderr: {res.tail()}")
+    need(f"=={rep['pid']}==" in res.err and "make_node" in res.err,
+         f"report did not fall back to stderr: {res.tail()}")
+
+
+# rcleak-run and the library itself
+
+@case("rcleak_run_help")
+def _(ctx):
+    res = ctx.run(how="raw", cmd=[str(RUN), "--help"], json=False,
+                  env=ctx.base_env())
+    res.expect_rc(0)
+    text = res.out + res.err
+    need("usage" in text.lower() and "--json" in text, "help text")
+
+
+@case("rcleak_run_finds_library", "leak_simple")
+def _(ctx):
+    link = ctx.tmp / "rr"
+    os.symlink(RUN, link)
+    out = ctx.tmp / "elsewhere"
+    out.mkdir()
+    env = ctx.base_env()
+    env["PATH"] = "/usr/bin:/bin"
+    res = ctx.run(how="raw", json=False, env=env, cwd="/",
+                  cmd=[str(link), "--json", f"{out}/x-%p.json", "--",
+                       str(ctx.exe)])
+    res.expect_rc(23)
+    files = list(out.glob("x-*.json"))
+    need(len(files) == 1, f"json files: {files}; stderr: {res.tail()}")
+    rep = Report(parse_docs(files[0].read_text())[0], ctx.exe)
+    validate(rep)
+    rep.expect_lost((96, 3))
+
+
+@case("rcleak_run_flags", "deep_stack")
+def _(ctx):
+    res = ctx.run(how="run", runner_flags=["--depth", "2", "--exitcode", "9",
+                                           "--quarantine-mb", "1"])
+    res.expect_rc(9)
+    x = res.exit_report().record("leaf")
+    eq(len(x["stack"]), 2, "stack depth with --depth 2")
+
+
+@case("rcleak_run_halt_flag", "double_free")
+def _(ctx):
+    res = ctx.run(how="run", runner_flags=["--halt-on-error"])
+    res.expect_rc(-6, 134)
+    need("after second free" not in res.out, "program went on")
+
+
+@case("rcleak_run_bad_depth", "exit_status")
+def _(ctx):
+    res = ctx.run(how="run", args=["clean"], runner_flags=["--depth", "0"],
+                  check=False)
+    need(res.rc not in (0, 7), f"exit status {res.rc}")
+    need("depth" in res.err, f"no message naming depth: {res.tail()}")
+    need("main ran" not in res.out, "main ran")
+
+
+@case("rcleak_run_static_binary", "exit_status:static")
+def _(ctx):
+    res = ctx.run(how="raw", json=False, env=ctx.base_env(),
+                  cmd=[str(RUN), "--", str(ctx.exe), "clean"])
+    need(res.rc != 0 and res.rc != 7,
+         f"exit status {res.rc}, want non-zero and not the program's 7")
+    need(re.search(r"not (been )?(active|loaded)|inactive", res.err, re.I),
+         f"no 'library was not active' message: {res.tail()}")
+
+
+@case("exported_symbols")
+def _(ctx):
+    p = subprocess.run(["nm", "-D", "--defined-only", str(LIB)],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True)
+    eq(p.returncode, 0, "nm exit status")
+    ok = re.compile(
+        r"(malloc|free|cfree|dlclose|calloc|realloc|reallocarray|posix_memalign|"
+        r"aligned_alloc|memalign|valloc|pvalloc|malloc_usable_size|strdup|"
+        r"strndup|_Zn[wa]\w+|_Zd[la]\w+|rcleak_\w+|_init|_fini)(@.*)?")
+    bad = []
+    for line in p.stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[1] not in ("A",) and \
+                not ok.fullmatch(parts[2]):
+            bad.append(parts[2])
+    need(not bad, f"unexpected exported symbols: {bad[:10]}")
+
+
+@case("programs_native_selfcheck", "leak_simple", "calloc", "malloc_zero",
+      "realloc", "realloc_chain", "reallocarray", "aligned", "usable_size",
+      "strdup", "counts", "big_alloc", "deep_stack", "cxx_new", "cxx_paired",
+      "exit_status", "fork", "api_ignore", "api_disable", "stdout_preserved",
+      "thread_exit", "threads_at_exit", "leak_indirect", "check_while_busy",
+      "many_threads", "cross_thread_free", "fork_threads", "recursion",
+      "many_sizes", "at_exit_free", "cxx_bad_alloc", "system_popen")
+def _(ctx):
+    """The test programs themselves are right: natively, no self-check
+    fails and each exits as its header says (run without rcleak)."""
+    special = {"exit_status": (["clean"], 7), "api_ignore": (["only"], 0),
+               "thread_exit": ([], 3)}
+    for exe in ctx.exes:
+        args, want = special.get(base(str(exe)), ([], 0))
+        res = ctx.run(exe=exe, args=args, how="native", json=False)
+        if res.rc != want:
+            raise Fail(f"{base(str(exe))} natively exits {res.rc}, want {want}")
+
+
+# More: process life, scale, files, odd paths
+
+@case("exit_error_exitcode0_own_status", "double_free")
+def _(ctx):
+    res = ctx.run(opts={"exitcode": 0})
+    res.expect_rc(0)
+    res.exit_report().expect_errors(["double_free"])
+
+
+@case("fork_while_threads_allocate", "fork_threads", timeout=90)
+def _(ctx):
+    res = ctx.run(opts={"exitcode": 0}, timeout=90)
+    res.expect_rc(0)
+    need(len(res.reports) == 21, f"{len(res.reports)} reports, want 21")
+    pids = {r["pid"] for r in res.reports}
+    parents = [r for r in res.reports if r["ppid"] not in pids]
+    need(len(parents) == 1, f"{len(parents)} reports without a parent report")
+    parent = parents[0]
+    parent.expect_no_errors()
+    for r in res.reports:
+        if r is parent:
+            continue
+        eq(r["ppid"], parent["pid"], "child's ppid")
+        r.expect_no_errors()
+        expect_record(r, "child_leak", 12, 1, "malloc")
+
+
+@case("dlopen_dlclose_frames_kept", "dlopen_leak", "libdso_leak")
+def _(ctx):
+    res = ctx.run(args=[str(ctx.exes[1])], opts={"exitcode": 0})
+    res.expect_rc(0)
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    x = expect_record(rep, "dso_make", 45, 1, "malloc", frame1="call_dso")
+    eq(base(x["stack"][0]["module"]), base(str(ctx.exes[1])),
+       "frame 0 module")
+
+
+@case("exec_no_report_from_old_image", "exec_self")
+def _(ctx):
+    res = ctx.run(opts={"exitcode": 0})
+    res.expect_rc(0)
+    need(len(res.reports) == 1, f"{len(res.reports)} reports, want 1")
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    expect_record(rep, "second_leak", 5, 1, "malloc")
+    big = [x for x in rep["leaks"] if x["bytes"] == 1000]
+    need(not big, f"the old image's block is reported: "
+         f"{rep.describe_leaks(big)}")
+
+
+@case("many_blocks_and_sizes", "many_sizes", timeout=120)
+def _(ctx):
+    res = ctx.run(opts={"exitcode": 0}, timeout=120)
+    res.expect_rc(0)
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    expect_record(rep, "leak_sized", 500500, 1000, "malloc")
+    expect_record(rep, "leak_small", 8000000, 1000000, "malloc")
+    rep.expect_lost((8500500, 1001000))
+
+
+@case("report_after_destructors_and_atexit", "at_exit_free")
+def _(ctx):
+    res = ctx.run(opts={"exitcode": 0})
+    res.expect_rc(0)
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    rep.expect_lost((0, 0), own=True)
+
+
+@case("cross_thread_free", "cross_thread_free", timeout=90)
+def _(ctx):
+    res = ctx.run(opts={"exitcode": 0}, timeout=90)
+    res.expect_rc(0)
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    rep.expect_lost((0, 0), own=True)
+    need(rep["summary"]["frees"] >= 200000, "frees < 200000")
+
+
+def check_recursion(ctx, depth):
+    res = ctx.run(opts={"exitcode": 0, **({"depth": depth} if depth else {})})
+    res.expect_rc(0)
+    rep = res.exit_report()
+    x = expect_record(rep, "recurse", 31, 1, "malloc")
+    eq(len(x["stack"]), depth or 20, "stack length")
+    need(all(fn_is(f.get("function"), "recurse") for f in x["stack"]),
+         f"frames {names(x['stack'])}")
+
+
+@case("depth_default_20", "recursion")
+def _(ctx):
+    check_recursion(ctx, None)
+
+
+@case("depth_option_64", "recursion")
+def _(ctx):
+    check_recursion(ctx, 64)
+
+
+@case("quarantine_zero_clean", "realloc_chain")
+def _(ctx):
+    res = ctx.run(opts={"quarantine_mb": 0})
+    res.expect_rc(0)
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    rep.expect_lost((0, 0))
+
+
+@case("rcleak_fds_closed_and_reused", "fds_reused")
+def _(ctx):
+    data = ctx.tmp / "data.txt"
+    res = ctx.run(args=[str(data)])
+    got = data.read_text(errors="replace") if data.exists() else None
+    if got != "daemon data\n":
+        raise Fail(f"data file holds {got!r:.300}, want 'daemon data\\n'")
+    res.expect_rc(23)
+    expect_record(res.exit_report(), "leak_it", 19, 1, "malloc")
+
+
+@case("system_and_popen", "system_popen")
+def _(ctx):
+    res = ctx.run(opts={"exitcode": 0})
+    res.expect_rc(0)
+    eq(res.out, "system=3 popen=hello from sh\n", "stdout")
+    rep = res.exit_report(exe=ctx.exe)
+    rep.expect_no_errors()
+    rep.expect_lost((0, 0), own=True)
+    need(len(res.reports) >= 2, "the shells wrote no reports")
+    for r in res.reports:
+        if r["errors"]:
+            raise Fail(f"errors in {r['exe']}: {r.describe_errors()}")
+
+
+@case("cxx_bad_alloc", "cxx_bad_alloc")
+def _(ctx):
+    res = ctx.run(opts={"exitcode": 0})
+    res.expect_rc(0)
+    eq(res.out.strip(), "handler=1 caught=2 nothrow=null", "stdout")
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    rep.expect_lost((0, 0), own=True)
+
+
+@case("json_escaping_odd_exe_path", "leak_simple")
+def _(ctx):
+    odd = ctx.tmp / 'we"ird \\ dir \u00e9\t'
+    odd.mkdir()
+    exe = odd / 'prog "x"'
+    shutil.copy(ctx.exe, exe)
+    res = ctx.run(exe=exe, how="preload")
+    res.expect_rc(23)
+    rep = res.exit_report(exe=exe)
+    eq(rep["exe"], str(exe), "exe")
+    rep.expect_lost((96, 3))
+    eq(rep["leaks"][0]["stack"][0]["module"], str(exe), "frame 0 module")
+
+
+@case("frame_offsets_symbolize", "leak_simple")
+def _(ctx):
+    """module + offset of frame 0 fall inside make_node per nm."""
+    res = ctx.run()
+    fr = res.exit_report().record("make_node")["stack"][0]
+    off = int(fr["offset"], 16)
+    p = subprocess.run(["nm", "-S", "--defined-only", str(ctx.exe)],
+                       stdout=subprocess.PIPE, text=True)
+    for line in p.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[3] == "make_node":
+            start, size = int(parts[0], 16), int(parts[1], 16)
+            need(start <= off - 1 < start + size,
+                 f"offset {fr['offset']} not in make_node "
+                 f"[{start:#x}, {start + size:#x})")
+            return
+    raise Fail("nm does not list make_node")
+
+
+@case("check_while_threads_allocate", "check_while_busy", timeout=60)
+def _(ctx):
+    res = ctx.run(opts={"exitcode": 0}, timeout=60)
+    res.expect_rc(0)
+    eq(res.out.strip(), "checks=20", "stdout")
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    for r in res.reports:
+        r.expect_no_errors()
+
+
+@case("many_short_threads_tsd", "many_threads", timeout=60)
+def _(ctx):
+    res = ctx.run(opts={"exitcode": 0}, timeout=60)
+    res.expect_rc(0)
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    rep.expect_lost((3900, 300), own=True)
+    expect_record(rep, "thread_leak", 3900, 300, "malloc")
+
+
+@case("double_free_without_quarantine", "double_free")
+def _(ctx):
+    """With quarantine_mb=0 the block is gone at once; the second free must
+    still not reach the real free (no glibc abort): one error, either kind,
+    and the program goes on."""
+    res = ctx.run(opts={"exitcode": 0, "quarantine_mb": 0})
+    res.expect_rc(0)
+    need("after second free" in res.out, "program did not go on")
+    rep = res.exit_report()
+    kinds = [e["kind"] for e in rep["errors"]]
+    need(kinds in (["double_free"], ["invalid_free"]),
+         f"errors {kinds}, want one double_free or invalid_free")
+
+
+@case("options_empty_string", "exit_status")
+def _(ctx):
+    res = ctx.run(args=["clean"], raw_options="")
+    res.expect_rc(7)
+    need("main ran" in res.out, "main did not run")
+
+
+@case("json_path_unwritable", "leak_simple")
+def _(ctx):
+    bad = "/nonexistent-rcleak-dir/sub/r-%p.json"
+    res = ctx.run(raw_options=f"json_path={bad}")
+    res.expect_rc(23)
+    need("nonexistent-rcleak-dir" in res.err or "json_path" in res.err,
+         f"no message about the JSON path on stderr: {res.tail()}")
+    need("make_node" in res.err, f"no text report on stderr: {res.tail()}")
+
+
+# ---------------------------------------------------------------- main
+
+def needs_lib(c):
+    return c.name not in ("programs_native_selfcheck", "rcleak_run_help")
+
+
+def run_case(c, exes, args, tmproot):
+    tmp = Path(tempfile.mkdtemp(prefix=c.name + ".", dir=tmproot))
+    ctx = Ctx(c, exes, tmp, args.verbose)
+    t0 = time.time()
+    try:
+        if needs_lib(c) and not LIB.exists():
+            raise Fail(f"{LIB.relative_to(ROOT)} not built (run make)")
+        c.fn(ctx)
+        line, ok = f"PASS {c.name}", True
+    except Skip as e:
+        line, ok = f"PASS {c.name} (skipped: {e})", True
+    except Fail as e:
+        line, ok = f"FAIL {c.name}: {e}", False
+    except Exception as e:  # a bug in the check itself, or a wild report
+        line, ok = f"FAIL {c.name}: {type(e).__name__}: {e}", False
+    if args.verbose:
+        line += f"  [{time.time() - t0:.1f}s]"
+    if ok and not args.keep:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return line, ok
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("patterns", nargs="*", help="case name substrings/globs")
+    ap.add_argument("-j", type=int, default=1, help="cases run at once")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep every case's temporary directory")
+    ap.add_argument("--list", action="store_true", help="list case names")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args()
+
+    def selected(c):
+        if not args.patterns:
+            return True
+        return any((fnmatch.fnmatchcase(c.name, p) if any(ch in p for ch in
+                    "*?[") else p in c.name) for p in args.patterns)
+
+    cases = [c for c in CASES if selected(c)]
+    if args.list:
+        for c in cases:
+            print(c.name)
+        return 0
+    if not cases:
+        print("no case matches", file=sys.stderr)
+        print("0 passed, 0 failed")
+        return 1
+
+    BUILD.mkdir(parents=True, exist_ok=True)
+    wanted = sorted({p for c in cases for p in c.progs})
+    built = {}
+
+    def build(spec):
+        prog, _, variant = spec.partition(":")
+        if variant == "static" and not Path(
+                "/usr/lib/x86_64-linux-gnu/libc.a").exists() and \
+                not Path("/usr/lib64/libc.a").exists():
+            return spec, (None, "static libc (libc6-dev's libc.a) missing")
+        return spec, compile_prog(prog, variant)
+
+    with concurrent.futures.ThreadPoolExecutor(max(2, os.cpu_count() or 2)) \
+            as ex:
+        for spec, result in ex.map(build, wanted):
+            built[spec] = result
+
+    tmproot = Path(tempfile.mkdtemp(prefix="rcleak-e2e."))
+    passed = failed = 0
+
+    def one(c):
+        exes = []
+        for spec in c.progs:
+            path, why = built[spec]
+            if path is None:
+                if why.startswith("compiler ") or (
+                        spec.endswith(":static") and "missing" in why):
+                    return f"PASS {c.name} (skipped: {why})", True
+                return f"FAIL {c.name}: build {spec}: {why}", False
+            exes.append(path)
+        return run_case(c, exes, args, tmproot)
+
+    with concurrent.futures.ThreadPoolExecutor(max(1, args.j)) as ex:
+        for line, ok in ex.map(one, cases):
+            print(line, flush=True)
+            passed += ok
+            failed += not ok
+    if failed and not args.keep:
+        print(f"(temporary files of failed cases kept in {tmproot})",
+              file=sys.stderr)
+    elif not args.keep:
+        shutil.rmtree(tmproot, ignore_errors=True)
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
