@@ -306,6 +306,8 @@ struct rcl_closed_module {
 };
 
 const struct rcl_closed_module *rcl_modules_closed(void); /* newest first */
+/* The dynamic loader's address range (the executable's PT_INTERP). */
+bool rcl_modules_loader(uintptr_t *lo, uintptr_t *hi);
 
 /* ---- out.c: buffered fd writer with a tiny formatter ---- */
 

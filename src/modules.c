@@ -94,3 +94,42 @@ const struct rcl_closed_module *rcl_modules_closed(void)
 	pthread_mutex_unlock(&closed_lock);
 	return m;
 }
+
+struct loader_query {
+	const char *interp; /* PT_INTERP of the executable */
+	uintptr_t lo, hi;
+};
+
+static int find_loader(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct loader_query *q = arg;
+	struct range_query r = {.bias = info->dlpi_addr,
+				.name = info->dlpi_name};
+
+	(void)size;
+	if (q->interp == NULL) {
+		/* The first module is the executable: it names the loader. */
+		for (int i = 0; i < info->dlpi_phnum; i++)
+			if (info->dlpi_phdr[i].p_type == PT_INTERP)
+				q->interp = (const char *)(info->dlpi_addr +
+							   info->dlpi_phdr[i]
+								   .p_vaddr);
+		return q->interp == NULL;
+	}
+	if (info->dlpi_name == NULL || strcmp(info->dlpi_name, q->interp))
+		return 0;
+	find_range(info, size, &r);
+	q->lo = r.lo;
+	q->hi = r.hi;
+	return 1;
+}
+
+bool rcl_modules_loader(uintptr_t *lo, uintptr_t *hi)
+{
+	struct loader_query q = {0};
+
+	dl_iterate_phdr(find_loader, &q);
+	*lo = q.lo;
+	*hi = q.hi;
+	return q.hi > q.lo;
+}

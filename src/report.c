@@ -24,6 +24,7 @@ struct snap {
 struct snapshot {
 	struct snap *v;
 	size_t n, cap;
+	uintptr_t loader_lo, loader_hi; /* the dynamic loader's code */
 };
 
 static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -53,6 +54,20 @@ static bool grow(struct snapshot *s)
 	return true;
 }
 
+/*
+ * Blocks the dynamic loader allocated for itself (a thread's DTV, dlopen
+ * bookkeeping, TLS of dlopened modules) belong to it for the life of the
+ * process and are never lost, as with LeakSanitizer: the loader made the
+ * call when frame 0 is in its code.
+ */
+static bool loader_block(const struct snapshot *s, const struct rcl_block *b)
+{
+	const struct rcl_stack *st = rcl_depot_get(b->alloc_stack);
+
+	return st->depth > 0 && st->ips[0] >= s->loader_lo &&
+	       st->ips[0] < s->loader_hi;
+}
+
 /* Runs with the block's shard locked: copy, and check the canary now. */
 static void take(struct rcl_block *b, void *arg)
 {
@@ -68,7 +83,9 @@ static void take(struct rcl_block *b, void *arg)
 	e->size = b->size;
 	e->stack = b->alloc_stack;
 	e->alloc_kind = b->kind;
-	e->kind = (b->flags & RCL_IGNORED) ? RCL_REACHABLE : RCL_DEFINITE;
+	e->kind = (b->flags & RCL_IGNORED) || loader_block(s, b)
+			  ? RCL_REACHABLE
+			  : RCL_DEFINITE;
 	e->overflow = false;
 	if (!(b->flags & RCL_DAMAGED) &&
 	    !rcl_heap_canary_ok(b, &e->overflow_at)) {
@@ -213,7 +230,7 @@ static int open_report(const char *option, const char *pattern,
 		rcl_out_str(&o, "rcleak: cannot open ");
 		rcl_out_str(&o, option);
 		rcl_out_str(&o, " '");
-		rcl_out_str(&o, pattern);
+		rcl_out_str(&o, path ? path : pattern);
 		rcl_out_str(&o, "': ");
 		rcl_out_str(&o, strerror(errno));
 		if (option[0] == 'l')
@@ -292,6 +309,7 @@ bool rcl_report_write(const char *when, bool halted)
 	pthread_mutex_lock(&report_lock);
 	if (!halted)
 		rcl_quarantine_check_all();
+	rcl_modules_loader(&s.loader_lo, &s.loader_hi);
 	rcl_table_foreach(take, &s);
 	raise_overflows(&s);
 	group(&r, &s);
