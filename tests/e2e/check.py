@@ -1226,6 +1226,17 @@ def _(ctx):
     rep.expect_lost((96, 3))
 
 
+@case("rcleak_run_name_of_a_shell_builtin")
+def _(ctx):
+    # "true" is also a bash builtin: rcleak-run must run /usr/bin/true, so
+    # the library is loaded and its status (0) passes through.
+    res = ctx.run(how="raw", json=False,
+                  cmd=[str(RUN), "--", "true"])
+    res.expect_rc(0)
+    need("not loaded" not in res.err, f"said not loaded: {res.tail()}")
+    need("LEAK SUMMARY" in res.err, f"no report: {res.tail()}")
+
+
 @case("rcleak_run_flags", "deep_stack")
 def _(ctx):
     res = ctx.run(how="run", runner_flags=["--depth", "2", "--exitcode", "9",
