@@ -26,7 +26,7 @@ LIB_SRCS := $(wildcard src/*.c)
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
 LIB      := $(BUILD)/librcleak.so
 
-.PHONY: all deps test test-deps test-unit demo install clean
+.PHONY: all deps test test-deps test-unit demo format format-check install clean
 
 all: $(LIB)
 
@@ -63,6 +63,12 @@ demo: $(LIB) $(DEMO)
 	@echo "== $(DEMO) under rcleak: its output, then rcleak's report =="
 	@scripts/rcleak-run --json $(BUILD)/demo/report.json -- $(DEMO); \
 	  echo "== exit status $$? (23: rcleak found problems); JSON in $(BUILD)/demo/report.json =="
+
+FORMAT_FILES = $(wildcard src/*.c src/*.h include/*.h tests/unit/*.c tests/unit/*.h tests/demo/*.c)
+format:
+	clang-format -i $(FORMAT_FILES)
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_FILES)
 
 install: $(LIB)
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include

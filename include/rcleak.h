@@ -38,10 +38,10 @@ int rcleak_ignore(const void *p) __attribute__((weak));
 void rcleak_disable(void) __attribute__((weak));
 void rcleak_enable(void) __attribute__((weak));
 
-#define RCLEAK_CHECK() (rcleak_check ? rcleak_check() : 0)
+#define RCLEAK_CHECK()   (rcleak_check ? rcleak_check() : 0)
 #define RCLEAK_IGNORE(p) (rcleak_ignore ? rcleak_ignore(p) : -1)
 #define RCLEAK_DISABLE() (rcleak_disable ? rcleak_disable() : (void)0)
-#define RCLEAK_ENABLE() (rcleak_enable ? rcleak_enable() : (void)0)
+#define RCLEAK_ENABLE()  (rcleak_enable ? rcleak_enable() : (void)0)
 
 #ifdef __cplusplus
 }

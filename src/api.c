@@ -2,8 +2,8 @@
  * The calls of include/rcleak.h, for programs that want to check for leaks
  * at a point of their choosing or mark a block as leaked on purpose.
  */
-#include "internal.h"
 #include "../include/rcleak.h"
+#include "internal.h"
 
 RCLEAK_EXPORT int rcleak_check(void)
 {

@@ -50,7 +50,8 @@ void *rcl_boot_alloc(size_t size, size_t align)
 
 bool rcl_boot_owns(const void *p)
 {
-	return (const char *)p >= arena && (const char *)p < arena + ARENA_BYTES;
+	return (const char *)p >= arena &&
+	       (const char *)p < arena + ARENA_BYTES;
 }
 
 size_t rcl_boot_size(const void *p)
@@ -125,7 +126,7 @@ static void resolve(void)
 	if (!rcl_real.malloc || !rcl_real.free || !rcl_real.calloc ||
 	    !rcl_real.memalign) {
 		static const char msg[] =
-			"rcleak: cannot find the next malloc with dlsym\n";
+		    "rcleak: cannot find the next malloc with dlsym\n";
 		(void)!write(2, msg, sizeof(msg) - 1);
 		_exit(1);
 	}
@@ -265,8 +266,8 @@ static void free_runtime_caches(void)
 {
 	void (*gnu_cxx_freeres)(void);
 
-	gnu_cxx_freeres = (void (*)(void))dlsym(RTLD_DEFAULT,
-						"_ZN9__gnu_cxx9__freeresEv");
+	gnu_cxx_freeres =
+	    (void (*)(void))dlsym(RTLD_DEFAULT, "_ZN9__gnu_cxx9__freeresEv");
 	if (gnu_cxx_freeres)
 		gnu_cxx_freeres();
 	if (thread_count() == 1)

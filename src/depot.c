@@ -11,7 +11,7 @@
 #include "internal.h"
 
 #define REGION_BYTES ((size_t)1 << 30) /* address space reserved */
-#define SHARDS 64
+#define SHARDS       64
 
 struct record {
 	UT_hash_handle hh; /* keyed by the ips bytes */
@@ -24,7 +24,7 @@ struct depot_shard {
 } __attribute__((aligned(64)));
 
 static struct depot_shard shards[SHARDS] = {
-	[0 ... SHARDS - 1] = {.lock = PTHREAD_MUTEX_INITIALIZER}};
+    [0 ... SHARDS - 1] = {.lock = PTHREAD_MUTEX_INITIALIZER}};
 static char *region;
 static atomic_size_t region_used = 8; /* offset 0 means "no stack" */
 static pthread_once_t region_once = PTHREAD_ONCE_INIT;
@@ -32,7 +32,7 @@ static pthread_once_t region_once = PTHREAD_ONCE_INIT;
 static void reserve(void)
 {
 	void *p = mmap(NULL, REGION_BYTES, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
 	if (p == MAP_FAILED)
 		rcl_meta_note_failure();
@@ -77,16 +77,16 @@ rcl_stack_id rcl_depot_put(const uintptr_t *ips, uint32_t depth)
 		return 0;
 	pthread_mutex_lock(&s->lock);
 	HASH_FIND_BYHASHVALUE(hh, s->map, ips, depth * sizeof(uintptr_t), hash,
-			      r);
+	                      r);
 	if (r == NULL) {
 		r = carve(depth);
 		if (r) {
 			r->stack.depth = depth;
 			__builtin_memcpy(r->stack.ips, ips,
-					 depth * sizeof(uintptr_t));
+			                 depth * sizeof(uintptr_t));
 			HASH_ADD_KEYPTR_BYHASHVALUE(hh, s->map, r->stack.ips,
-						    depth * sizeof(uintptr_t),
-						    hash, r);
+			                            depth * sizeof(uintptr_t),
+			                            hash, r);
 			if (r->hh.tbl == NULL)
 				r = NULL; /* uthash out of memory */
 		}

@@ -17,8 +17,8 @@ static size_t err_count, err_dropped;
 const char *rcl_error_name(enum rcl_error_kind kind)
 {
 	static const char *const names[] = {"double_free", "invalid_free",
-					     "write_after_free",
-					     "heap_overflow", "mismatched_free"};
+	                                    "write_after_free", "heap_overflow",
+	                                    "mismatched_free"};
 
 	return names[kind];
 }
@@ -46,7 +46,8 @@ void rcl_error_raise(const struct rcl_error *e)
 
 	if (rcl_opt.halt_on_error && !rcl_report_busy()) {
 		rcl_report_write("exit", true);
-		/* abort() in glibc unblocks SIGABRT; a handler may still run. */
+		/* abort() in glibc unblocks SIGABRT; a handler may still run.
+		 */
 		signal(SIGABRT, SIG_DFL);
 		abort();
 	}

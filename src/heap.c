@@ -88,10 +88,9 @@ static enum rcl_family family_of_free(enum rcl_free_kind how)
 const char *rcl_alloc_name(enum rcl_alloc_kind kind)
 {
 	static const char *const names[RCL_ALLOC_KINDS] = {
-		"malloc",	 "calloc",	  "realloc",
-		"reallocarray",	 "posix_memalign", "aligned_alloc",
-		"memalign",	 "valloc",	  "pvalloc",
-		"new",		 "new[]"};
+	    "malloc",         "calloc",        "realloc",  "reallocarray",
+	    "posix_memalign", "aligned_alloc", "memalign", "valloc",
+	    "pvalloc",        "new",           "new[]"};
 
 	return kind < RCL_ALLOC_KINDS ? names[kind] : "?";
 }
@@ -99,7 +98,7 @@ const char *rcl_alloc_name(enum rcl_alloc_kind kind)
 const char *rcl_free_name(enum rcl_free_kind kind)
 {
 	static const char *const names[] = {"free", "delete", "delete[]",
-					     "realloc"};
+	                                    "realloc"};
 
 	return names[kind];
 }
@@ -121,7 +120,7 @@ static void track_internal(void *p, size_t size)
 }
 
 static void track(void *p, size_t size, enum rcl_alloc_kind kind,
-		  rcl_stack_id stack)
+                  rcl_stack_id stack)
 {
 	struct rcl_shard *s = rcl_table_shard((uintptr_t)p);
 	struct rcl_block *b;
@@ -156,7 +155,7 @@ static void *real_alloc(size_t size, size_t align, bool zero)
 }
 
 static void *alloc(size_t size, size_t align, bool zero,
-		   enum rcl_alloc_kind kind)
+                   enum rcl_alloc_kind kind)
 {
 	void *p = real_alloc(size, align, zero);
 	int saved_errno;
@@ -191,12 +190,12 @@ void *rcl_heap_calloc(size_t n, size_t size)
 }
 
 static RCL_NOINLINE void invalid_free(uintptr_t addr, enum rcl_free_kind how,
-				      rcl_stack_id stack)
+                                      rcl_stack_id stack)
 {
 	struct rcl_error e = {.kind = RCL_INVALID_FREE,
-			      .free_kind = (uint8_t)how,
-			      .address = addr,
-			      .stack = stack};
+	                      .free_kind = (uint8_t)how,
+	                      .address = addr,
+	                      .stack = stack};
 	struct rcl_block inside;
 
 	if (rcl_table_find_containing(addr, &inside)) {
@@ -211,19 +210,19 @@ static RCL_NOINLINE void invalid_free(uintptr_t addr, enum rcl_free_kind how,
 }
 
 static void block_error(enum rcl_error_kind kind, const struct rcl_block *b,
-			enum rcl_free_kind how, size_t offset,
-			rcl_stack_id stack)
+                        enum rcl_free_kind how, size_t offset,
+                        rcl_stack_id stack)
 {
 	struct rcl_error e = {.kind = (uint8_t)kind,
-			      .alloc_kind = b->kind,
-			      .free_kind = (uint8_t)how,
-			      .has_block = true,
-			      .address = b->addr,
-			      .size = b->size,
-			      .offset = offset,
-			      .stack = stack,
-			      .alloc_stack = b->alloc_stack,
-			      .free_stack = b->free_stack};
+	                      .alloc_kind = b->kind,
+	                      .free_kind = (uint8_t)how,
+	                      .has_block = true,
+	                      .address = b->addr,
+	                      .size = b->size,
+	                      .offset = offset,
+	                      .stack = stack,
+	                      .alloc_stack = b->alloc_stack,
+	                      .free_stack = b->free_stack};
 
 	rcl_error_raise(&e);
 }
@@ -239,7 +238,7 @@ static size_t quarantine_budget(void)
  * dropped quietly instead of being reported.
  */
 static void release(void *p, enum rcl_free_kind how, rcl_stack_id stack,
-		    bool traced)
+                    bool traced)
 {
 	struct rcl_shard *s = rcl_table_shard((uintptr_t)p);
 	struct rcl_block *b, copy;
@@ -356,7 +355,7 @@ static void *realloc_internal(void *p, size_t size)
 
 /* Grows or shrinks b in place when the real chunk already has room. */
 static bool resize_in_place(struct rcl_block *b, size_t size,
-			    enum rcl_alloc_kind kind, rcl_stack_id stack)
+                            enum rcl_alloc_kind kind, rcl_stack_id stack)
 {
 	if (b->state != RCL_LIVE || rcl_real.usable_size == NULL ||
 	    size + RCL_CANARY_SIZE < size ||
@@ -385,7 +384,7 @@ static void *realloc_traced(void *p, size_t size, enum rcl_alloc_kind kind)
 		rcl_table_unlock(s);
 		if (b)
 			block_error(RCL_DOUBLE_FREE, &copy, RCL_REALLOC_FREE, 0,
-				    stack);
+			            stack);
 		else
 			invalid_free((uintptr_t)p, RCL_REALLOC_FREE, stack);
 		errno = ENOMEM;

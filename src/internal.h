@@ -11,18 +11,18 @@
 #include <stdint.h>
 
 /* uthash tables live in rcleak's own memory, never in the traced heap. */
-#define uthash_malloc(sz) rcl_meta_alloc(sz)
+#define uthash_malloc(sz)    rcl_meta_alloc(sz)
 #define uthash_free(ptr, sz) rcl_meta_free((ptr), (sz))
-#define HASH_NONFATAL_OOM 1
+#define HASH_NONFATAL_OOM    1
 void *rcl_meta_alloc(size_t size);
 void rcl_meta_free(void *p, size_t size);
 #include <uthash.h>
 
-#define RCLEAK_VERSION "0.1.0"
-#define RCLEAK_EXPORT __attribute__((visibility("default")))
+#define RCLEAK_VERSION  "0.1.0"
+#define RCLEAK_EXPORT   __attribute__((visibility("default")))
 #define RCL_UNLIKELY(x) __builtin_expect(!!(x), 0)
-#define RCL_LIKELY(x) __builtin_expect(!!(x), 1)
-#define RCL_NOINLINE __attribute__((noinline))
+#define RCL_LIKELY(x)   __builtin_expect(!!(x), 1)
+#define RCL_NOINLINE    __attribute__((noinline))
 
 #ifdef RCL_DEBUG
 #define RCL_ASSERT(x) ((x) ? (void)0 : rcl_assert_fail(#x, __FILE__, __LINE__))
@@ -98,16 +98,16 @@ int rcl_stderr_fd(void);
 
 struct rcl_options {
 #define X(type, name, def, lo, hi, help) RCL_OPT_##type name;
-#define RCL_OPT_INT long
-#define RCL_OPT_BOOL long
-#define RCL_OPT_STR char *
+#define RCL_OPT_INT                      long
+#define RCL_OPT_BOOL                     long
+#define RCL_OPT_STR                      char *
 #include "options.def"
 #undef X
 };
 extern struct rcl_options rcl_opt;
 /* Parses "k=v:k=v" over the defaults; 0 or -EINVAL with a message. */
 int rcl_options_parse(struct rcl_options *o, const char *s, char *msg,
-		      size_t msglen);
+                      size_t msglen);
 void rcl_options_defaults(struct rcl_options *o);
 
 /* ---- meta.c: rcleak's own memory, from mmap, never the interposed heap */
@@ -155,7 +155,7 @@ enum rcl_block_flag {
 struct rcl_block {
 	UT_hash_handle hh; /* keyed by addr, in its shard's table */
 	uintptr_t addr;
-	size_t size; /* bytes the program asked for */
+	size_t size;             /* bytes the program asked for */
 	struct rcl_block *qnext; /* quarantine FIFO, or the slab's free list */
 	rcl_stack_id alloc_stack;
 	rcl_stack_id free_stack;
@@ -183,7 +183,7 @@ bool rcl_table_find_containing(uintptr_t addr, struct rcl_block *out);
 
 #define RCL_CANARY_SIZE 8
 #define RCL_POISON_BYTE 0xfd
-#define RCL_POISON_MAX (64 * 1024) /* bytes poisoned per freed block */
+#define RCL_POISON_MAX  (64 * 1024) /* bytes poisoned per freed block */
 
 void *rcl_heap_alloc(size_t size, size_t align, enum rcl_alloc_kind kind);
 void *rcl_heap_calloc(size_t n, size_t size);
@@ -325,8 +325,8 @@ void rcl_out_mem(struct rcl_out *o, const char *s, size_t n);
 void rcl_out_chr(struct rcl_out *o, char c);
 void rcl_out_u64(struct rcl_out *o, uint64_t v);
 void rcl_out_i64(struct rcl_out *o, int64_t v);
-void rcl_out_hex(struct rcl_out *o, uint64_t v); /* 0x... */
-void rcl_out_grouped(struct rcl_out *o, uint64_t v); /* 1,234,567 */
+void rcl_out_hex(struct rcl_out *o, uint64_t v);         /* 0x... */
+void rcl_out_grouped(struct rcl_out *o, uint64_t v);     /* 1,234,567 */
 void rcl_out_json_str(struct rcl_out *o, const char *s); /* quoted, or null */
 void rcl_out_flush(struct rcl_out *o);
 /* Writes v in decimal to dst (no NUL); returns the length. */

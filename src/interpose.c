@@ -164,13 +164,12 @@ typedef void (*new_handler_fn)(void);
  * libstdc++, which is loaded whenever a program calls operator new.
  */
 static RCL_NOINLINE void *new_failed(size_t size, size_t align,
-				     enum rcl_alloc_kind kind, bool nothrow)
+                                     enum rcl_alloc_kind kind, bool nothrow)
 {
-	new_handler_fn (*get_handler)(void) =
-		(new_handler_fn(*)(void))dlsym(RTLD_DEFAULT,
-					       "_ZSt15get_new_handlerv");
-	void (*throw_bad_alloc)(void) = (void (*)(void))dlsym(
-		RTLD_DEFAULT, "_ZSt17__throw_bad_allocv");
+	new_handler_fn (*get_handler)(void) = (new_handler_fn(*)(void))dlsym(
+	    RTLD_DEFAULT, "_ZSt15get_new_handlerv");
+	void (*throw_bad_alloc)(void) =
+	    (void (*)(void))dlsym(RTLD_DEFAULT, "_ZSt17__throw_bad_allocv");
 
 	for (;;) {
 		new_handler_fn handler = get_handler ? get_handler() : NULL;
@@ -190,8 +189,8 @@ static RCL_NOINLINE void *new_failed(size_t size, size_t align,
 	abort();
 }
 
-static inline void *cxx_new(size_t size, size_t align,
-			    enum rcl_alloc_kind kind, bool nothrow)
+static inline void *cxx_new(size_t size, size_t align, enum rcl_alloc_kind kind,
+                            bool nothrow)
 {
 	void *p;
 
@@ -221,9 +220,9 @@ RCLEAK_EXPORT void *_ZnamRKSt9nothrow_t(size_t size, NT nt);
 RCLEAK_EXPORT void *_ZnwmSt11align_val_t(size_t size, size_t align);
 RCLEAK_EXPORT void *_ZnamSt11align_val_t(size_t size, size_t align);
 RCLEAK_EXPORT void *_ZnwmSt11align_val_tRKSt9nothrow_t(size_t size,
-							size_t align, NT nt);
+                                                       size_t align, NT nt);
 RCLEAK_EXPORT void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t size,
-							size_t align, NT nt);
+                                                       size_t align, NT nt);
 RCLEAK_EXPORT void _ZdlPv(void *p);
 RCLEAK_EXPORT void _ZdaPv(void *p);
 RCLEAK_EXPORT void _ZdlPvm(void *p, size_t size);
@@ -235,9 +234,9 @@ RCLEAK_EXPORT void _ZdaPvSt11align_val_t(void *p, size_t align);
 RCLEAK_EXPORT void _ZdlPvmSt11align_val_t(void *p, size_t size, size_t align);
 RCLEAK_EXPORT void _ZdaPvmSt11align_val_t(void *p, size_t size, size_t align);
 RCLEAK_EXPORT void _ZdlPvSt11align_val_tRKSt9nothrow_t(void *p, size_t align,
-							NT nt);
+                                                       NT nt);
 RCLEAK_EXPORT void _ZdaPvSt11align_val_tRKSt9nothrow_t(void *p, size_t align,
-							NT nt);
+                                                       NT nt);
 
 void *_Znwm(size_t size)
 {

@@ -11,8 +11,8 @@
 #include "internal.h"
 
 #define SMALL_MAX 2048
-#define CHUNK (64 * 1024)
-#define CLASSES 8 /* 16, 32, ..., 2048 */
+#define CHUNK     (64 * 1024)
+#define CLASSES   8 /* 16, 32, ..., 2048 */
 
 struct free_obj {
 	struct free_obj *next;
@@ -35,7 +35,7 @@ static int size_class(size_t size)
 static void *map(size_t size)
 {
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	if (p == MAP_FAILED) {
 		rcl_meta_note_failure();
@@ -101,7 +101,7 @@ void rcl_meta_note_failure(void)
 {
 	if (!atomic_exchange(&failed, true))
 		rcl_warn("out of internal memory: tracking is incomplete from "
-			 "here on");
+		         "here on");
 }
 
 bool rcl_meta_failed(void)

@@ -104,16 +104,16 @@ static int find_loader(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	struct loader_query *q = arg;
 	struct range_query r = {.bias = info->dlpi_addr,
-				.name = info->dlpi_name};
+	                        .name = info->dlpi_name};
 
 	(void)size;
 	if (q->interp == NULL) {
 		/* The first module is the executable: it names the loader. */
 		for (int i = 0; i < info->dlpi_phnum; i++)
 			if (info->dlpi_phdr[i].p_type == PT_INTERP)
-				q->interp = (const char *)(info->dlpi_addr +
-							   info->dlpi_phdr[i]
-								   .p_vaddr);
+				q->interp =
+				    (const char *)(info->dlpi_addr +
+				                   info->dlpi_phdr[i].p_vaddr);
 		return q->interp == NULL;
 	}
 	if (info->dlpi_name == NULL || strcmp(info->dlpi_name, q->interp))

@@ -32,9 +32,9 @@ static const struct spec specs[] = {
 
 void rcl_options_defaults(struct rcl_options *o)
 {
-#define INT(def) (def)
-#define BOOL(def) (def)
-#define STR(def) ((char *)(def))
+#define INT(def)                      (def)
+#define BOOL(def)                     (def)
+#define STR(def)                      ((char *)(def))
 #define X(t, name, def, lo, hi, help) o->name = t(def);
 #include "options.def"
 #undef X
@@ -85,7 +85,7 @@ static bool parse_long(const char *s, size_t n, long *out)
 }
 
 static int set_one(struct rcl_options *o, const char *key, size_t klen,
-		   const char *val, size_t vlen, char *msg, size_t msglen)
+                   const char *val, size_t vlen, char *msg, size_t msglen)
 {
 	size_t at = 0;
 	long v;
@@ -115,11 +115,13 @@ static int set_one(struct rcl_options *o, const char *key, size_t klen,
 				msg[at++] = val[j];
 			msg[at] = 0;
 			if (sp->type == BOOL) {
-				say(msg, msglen, &at, ": allowed values are 0 "
-						      "and 1");
+				say(msg, msglen, &at,
+				    ": allowed values are 0 "
+				    "and 1");
 			} else {
-				say(msg, msglen, &at, ": allowed values are "
-						      "whole numbers from ");
+				say(msg, msglen, &at,
+				    ": allowed values are "
+				    "whole numbers from ");
 				say_num(msg, msglen, &at, sp->lo);
 				say(msg, msglen, &at, " to ");
 				say_num(msg, msglen, &at, sp->hi);
@@ -142,7 +144,7 @@ static int set_one(struct rcl_options *o, const char *key, size_t klen,
 }
 
 int rcl_options_parse(struct rcl_options *o, const char *s, char *msg,
-		      size_t msglen)
+                      size_t msglen)
 {
 	msg[0] = 0;
 	while (*s) {
@@ -166,7 +168,7 @@ int rcl_options_parse(struct rcl_options *o, const char *s, char *msg,
 			return -EINVAL;
 		}
 		err = set_one(o, s, (size_t)(eq - s), eq + 1,
-			      len - (size_t)(eq - s) - 1, msg, msglen);
+		              len - (size_t)(eq - s) - 1, msg, msglen);
 		if (err)
 			return err;
 		s += len;

@@ -128,8 +128,8 @@ void rcl_out_json_str(struct rcl_out *o, const char *s)
 			rcl_out_chr(o, (char)c);
 		} else if (c < 0x20) {
 			static const char hex[] = "0123456789abcdef";
-			char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4],
-				       hex[c & 15]};
+			char esc[6] = {'\\', 'u',         '0',
+			               '0',  hex[c >> 4], hex[c & 15]};
 
 			rcl_out_mem(o, esc, sizeof(esc));
 		} else {

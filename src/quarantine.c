@@ -77,16 +77,16 @@ void rcl_quarantine_check_all(void)
 			    rcl_heap_poison_ok(b, &offset))
 				continue;
 			b->flags |= RCL_DAMAGED;
-			found[n++] = (struct rcl_error){
-				.kind = RCL_WRITE_AFTER_FREE,
-				.alloc_kind = b->kind,
-				.free_kind = RCL_FREE,
-				.has_block = true,
-				.address = b->addr,
-				.size = b->size,
-				.offset = offset,
-				.alloc_stack = b->alloc_stack,
-				.free_stack = b->free_stack};
+			found[n++] =
+			    (struct rcl_error){.kind = RCL_WRITE_AFTER_FREE,
+			                       .alloc_kind = b->kind,
+			                       .free_kind = RCL_FREE,
+			                       .has_block = true,
+			                       .address = b->addr,
+			                       .size = b->size,
+			                       .offset = offset,
+			                       .alloc_stack = b->alloc_stack,
+			                       .free_stack = b->free_stack};
 		}
 		pthread_mutex_unlock(&q_lock);
 		for (int i = 0; i < n; i++)

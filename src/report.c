@@ -33,8 +33,8 @@ static __thread int reporting __attribute__((tls_model("initial-exec")));
 const char *rcl_leak_kind_name(enum rcl_leak_kind kind)
 {
 	static const char *const names[] = {"definitely_lost",
-					     "indirectly_lost", "possibly_lost",
-					     "still_reachable", "suppressed"};
+	                                    "indirectly_lost", "possibly_lost",
+	                                    "still_reachable", "suppressed"};
 
 	return names[kind];
 }
@@ -83,9 +83,8 @@ static void take(struct rcl_block *b, void *arg)
 	e->size = b->size;
 	e->stack = b->alloc_stack;
 	e->alloc_kind = b->kind;
-	e->kind = (b->flags & RCL_IGNORED) || loader_block(s, b)
-			  ? RCL_REACHABLE
-			  : RCL_DEFINITE;
+	e->kind = (b->flags & RCL_IGNORED) || loader_block(s, b) ? RCL_REACHABLE
+	                                                         : RCL_DEFINITE;
 	e->overflow = false;
 	if (!(b->flags & RCL_DAMAGED) &&
 	    !rcl_heap_canary_ok(b, &e->overflow_at)) {
@@ -130,10 +129,10 @@ static void group(struct rcl_report *r, struct snapshot *s)
 		const struct snap *first = &s->v[i];
 
 		*l = (struct rcl_loss){.kind = first->kind,
-				       .alloc_kind = first->alloc_kind,
-				       .same_size = true,
-				       .stack = first->stack,
-				       .first_size = first->size};
+		                       .alloc_kind = first->alloc_kind,
+		                       .same_size = true,
+		                       .stack = first->stack,
+		                       .first_size = first->size};
 		for (; i < s->n && s->v[i].kind == first->kind &&
 		       s->v[i].stack == first->stack;
 		     i++) {
@@ -156,12 +155,12 @@ static void raise_overflows(const struct snapshot *s)
 		if (!e->overflow)
 			continue;
 		struct rcl_error err = {.kind = RCL_HEAP_OVERFLOW,
-					.alloc_kind = e->alloc_kind,
-					.has_block = true,
-					.address = e->addr,
-					.size = e->size,
-					.offset = e->overflow_at,
-					.alloc_stack = e->stack};
+		                        .alloc_kind = e->alloc_kind,
+		                        .has_block = true,
+		                        .address = e->addr,
+		                        .size = e->size,
+		                        .offset = e->overflow_at,
+		                        .alloc_stack = e->stack};
 		rcl_error_raise(&err);
 	}
 }
@@ -209,7 +208,7 @@ static bool json_file(const struct rcl_report *r, char *path, size_t len)
  * exit report) append to it.
  */
 static int open_report(const char *option, const char *pattern,
-		       const char *path)
+                       const char *path)
 {
 	static int log_owner; /* pid that has truncated log_path */
 	int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_TRUNC;
@@ -250,20 +249,20 @@ static void emit(const struct rcl_report *r)
 	if (o == NULL)
 		return;
 	if (rcl_opt.log_path[0])
-		fd = open_report("log_path", rcl_opt.log_path,
-				 rcl_expand_path(rcl_opt.log_path, path,
-						 sizeof(path))
-					 ? path
-					 : NULL);
+		fd = open_report(
+		    "log_path", rcl_opt.log_path,
+		    rcl_expand_path(rcl_opt.log_path, path, sizeof(path))
+		        ? path
+		        : NULL);
 	rcl_out_init_fd(o, fd >= 0 ? fd : rcl_stderr_fd());
 	rcl_text_write(o, r);
 	rcl_out_flush(o);
 	if (fd >= 0)
 		close(fd);
 	if (rcl_opt.json_path[0]) {
-		fd = open_report("json_path", rcl_opt.json_path,
-				 json_file(r, path, sizeof(path)) ? path
-								  : NULL);
+		fd =
+		    open_report("json_path", rcl_opt.json_path,
+		                json_file(r, path, sizeof(path)) ? path : NULL);
 		if (fd >= 0) {
 			rcl_out_init_fd(o, fd);
 			rcl_json_write(o, r);
@@ -303,7 +302,8 @@ bool rcl_report_write(const char *when, bool halted)
 	bool found;
 
 	if (reporting)
-		return false; /* an error raised while reporting: no recursion */
+		return false; /* an error raised while reporting: no recursion
+		               */
 	reporting = 1;
 	rcl_guard = 1;
 	pthread_mutex_lock(&report_lock);

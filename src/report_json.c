@@ -54,7 +54,7 @@ static void stack(struct rcl_out *o, rcl_stack_id id)
 }
 
 static void total(struct rcl_out *o, const char *name,
-		  const struct rcl_total *t)
+                  const struct rcl_total *t)
 {
 	rcl_out_str(o, "    ");
 	key(o, name);
@@ -88,8 +88,8 @@ static void leaks(struct rcl_out *o, const struct rcl_report *r)
 
 		rcl_out_str(o, i ? ",\n    {" : "\n    {");
 		key(o, "kind");
-		rcl_out_json_str(o, rcl_leak_kind_name(
-					    (enum rcl_leak_kind)l->kind));
+		rcl_out_json_str(
+		    o, rcl_leak_kind_name((enum rcl_leak_kind)l->kind));
 		rcl_out_str(o, ", ");
 		key(o, "bytes");
 		rcl_out_u64(o, l->bytes);
@@ -98,8 +98,8 @@ static void leaks(struct rcl_out *o, const struct rcl_report *r)
 		rcl_out_u64(o, l->blocks);
 		rcl_out_str(o, ", ");
 		key(o, "allocator");
-		rcl_out_json_str(o, rcl_alloc_name(
-					    (enum rcl_alloc_kind)l->alloc_kind));
+		rcl_out_json_str(
+		    o, rcl_alloc_name((enum rcl_alloc_kind)l->alloc_kind));
 		rcl_out_str(o, ",\n      ");
 		key(o, "stack");
 		stack(o, l->stack);
@@ -129,14 +129,14 @@ static void error(struct rcl_out *o, const struct rcl_error *e)
 		rcl_out_str(o, "null");
 	rcl_out_str(o, ", ");
 	key(o, "allocator");
-	rcl_out_json_str(o, e->has_block ? rcl_alloc_name((enum rcl_alloc_kind)
-								  e->alloc_kind)
-					 : NULL);
+	rcl_out_json_str(
+	    o, e->has_block ? rcl_alloc_name((enum rcl_alloc_kind)e->alloc_kind)
+	                    : NULL);
 	if (e->kind != RCL_WRITE_AFTER_FREE && e->kind != RCL_HEAP_OVERFLOW) {
 		rcl_out_str(o, ", ");
 		key(o, "deallocator");
-		rcl_out_json_str(o, rcl_free_name((enum rcl_free_kind)
-							  e->free_kind));
+		rcl_out_json_str(
+		    o, rcl_free_name((enum rcl_free_kind)e->free_kind));
 	}
 	rcl_out_str(o, ",\n      ");
 	key(o, "stack");
@@ -165,7 +165,7 @@ static void errors(struct rcl_out *o, const struct rcl_report *r)
 void rcl_json_write(struct rcl_out *o, const struct rcl_report *r)
 {
 	rcl_out_str(o, "{\n  \"rcleak\": 1,\n  \"version\": \"" RCLEAK_VERSION
-		       "\",\n  \"pid\": ");
+	               "\",\n  \"pid\": ");
 	rcl_out_u64(o, (uint64_t)r->pid);
 	rcl_out_str(o, ",\n  \"ppid\": ");
 	rcl_out_u64(o, (uint64_t)r->ppid);

@@ -13,7 +13,7 @@ static void prefix(struct rcl_out *o, const struct rcl_report *r)
 }
 
 static void line(struct rcl_out *o, const struct rcl_report *r,
-		 const char *text)
+                 const char *text)
 {
 	prefix(o, r);
 	rcl_out_str(o, text);
@@ -21,7 +21,7 @@ static void line(struct rcl_out *o, const struct rcl_report *r,
 }
 
 static void frames(struct rcl_out *o, const struct rcl_report *r,
-		   rcl_stack_id id)
+                   rcl_stack_id id)
 {
 	const struct rcl_stack *st = rcl_depot_get(id);
 
@@ -56,16 +56,16 @@ static void frames(struct rcl_out *o, const struct rcl_report *r,
 
 static const char *kind_words(enum rcl_leak_kind kind)
 {
-	static const char *const words[] = {
-		"definitely lost", "indirectly lost", "possibly lost",
-		"still reachable", "suppressed"};
+	static const char *const words[] = {"definitely lost",
+	                                    "indirectly lost", "possibly lost",
+	                                    "still reachable", "suppressed"};
 
 	return words[kind];
 }
 
 /* "malloc(24)", or "malloc" when the record's blocks differ in size. */
 static void call(struct rcl_out *o, enum rcl_alloc_kind kind, bool sized,
-		 size_t size)
+                 size_t size)
 {
 	rcl_out_str(o, rcl_alloc_name(kind));
 	if (sized) {
@@ -111,7 +111,7 @@ static void losses(struct rcl_out *o, const struct rcl_report *r)
 }
 
 static void error_head(struct rcl_out *o, const struct rcl_report *r,
-		       const struct rcl_error *e)
+                       const struct rcl_error *e)
 {
 	prefix(o, r);
 	rcl_out_str(o, "ERROR: ");
@@ -170,7 +170,7 @@ static void errors(struct rcl_out *o, const struct rcl_report *r)
 		if (e->stack)
 			frames(o, r, e->stack);
 		else if (e->kind == RCL_WRITE_AFTER_FREE ||
-			 e->kind == RCL_HEAP_OVERFLOW)
+		         e->kind == RCL_HEAP_OVERFLOW)
 			line(o, r, "   (found by a check, not at a call)");
 		else
 			frames(o, r, 0);
@@ -185,7 +185,7 @@ static void errors(struct rcl_out *o, const struct rcl_report *r)
 		if (e->free_stack) {
 			line(o, r,
 			     e->kind == RCL_DOUBLE_FREE ? " first freed at:"
-							: " freed at:");
+			                                : " freed at:");
 			frames(o, r, e->free_stack);
 		}
 		line(o, r, "");
@@ -193,7 +193,7 @@ static void errors(struct rcl_out *o, const struct rcl_report *r)
 }
 
 static void total(struct rcl_out *o, const struct rcl_report *r,
-		  const char *label, enum rcl_leak_kind kind)
+                  const char *label, enum rcl_leak_kind kind)
 {
 	prefix(o, r);
 	rcl_out_str(o, label);
@@ -208,7 +208,7 @@ void rcl_text_write(struct rcl_out *o, const struct rcl_report *r)
 	prefix(o, r);
 	rcl_out_str(o, "rcleak " RCLEAK_VERSION ": ");
 	rcl_out_str(o, r->halted ? "halted at the first error"
-				 : (r->when[0] == 'c' ? "check" : "at exit"));
+	                         : (r->when[0] == 'c' ? "check" : "at exit"));
 	rcl_out_str(o, ", pid ");
 	rcl_out_u64(o, (uint64_t)r->pid);
 	rcl_out_str(o, " (");
@@ -238,6 +238,7 @@ void rcl_text_write(struct rcl_out *o, const struct rcl_report *r)
 	rcl_out_grouped(o, r->frees);
 	rcl_out_str(o, " frees\n");
 	if (r->incomplete)
-		line(o, r, "WARNING: rcleak ran out of its own memory; "
-			   "tracking was incomplete");
+		line(o, r,
+		     "WARNING: rcleak ran out of its own memory; "
+		     "tracking was incomplete");
 }

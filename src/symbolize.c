@@ -20,9 +20,9 @@ struct cached {
 
 static char *debuginfo_path;
 static const Dwfl_Callbacks callbacks = {
-	.find_elf = dwfl_linux_proc_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
-	.debuginfo_path = &debuginfo_path,
+    .find_elf = dwfl_linux_proc_find_elf,
+    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .debuginfo_path = &debuginfo_path,
 };
 static Dwfl *dwfl;        /* the modules loaded now */
 static Dwfl *closed_dwfl; /* modules dlclose()d earlier, from their files */
@@ -45,7 +45,7 @@ static void report_closed_modules(void)
 	dwfl_report_begin(closed_dwfl);
 	for (; m; m = m->next)
 		dwfl_report_elf(closed_dwfl, m->path, m->path, -1, m->bias,
-				false);
+		                false);
 	dwfl_report_end(closed_dwfl, NULL, NULL);
 }
 
@@ -65,7 +65,7 @@ void rcl_symbolize_begin(void)
 	dwfl_report_end(dwfl, NULL, NULL);
 	report_closed_modules();
 	demangle = (char *(*)(const char *, char *, size_t *, int *))dlsym(
-		RTLD_DEFAULT, "__cxa_demangle");
+	    RTLD_DEFAULT, "__cxa_demangle");
 }
 
 /* "memcpy@@GLIBC_2.14" -> "memcpy": symbol versions are noise here. */
@@ -147,8 +147,7 @@ void rcl_symbolize_end(void)
 {
 	struct cached *c, *tmp;
 
-	HASH_ITER(hh, cache, c, tmp)
-	{
+	HASH_ITER(hh, cache, c, tmp) {
 		HASH_DEL(cache, c);
 		rcl_meta_free(c, sizeof(*c));
 	}

@@ -8,7 +8,7 @@
 
 #include "internal.h"
 
-#define SHARDS 256
+#define SHARDS     256
 #define SLAB_BYTES (256 * 1024)
 
 struct rcl_shard {
@@ -20,7 +20,7 @@ struct rcl_shard {
 } __attribute__((aligned(64)));
 
 static struct rcl_shard shards[SHARDS] = {
-	[0 ... SHARDS - 1] = {.lock = PTHREAD_MUTEX_INITIALIZER}};
+    [0 ... SHARDS - 1] = {.lock = PTHREAD_MUTEX_INITIALIZER}};
 
 /*
  * uthash hashes the key bytes with Jenkins by default; an address needs only
@@ -137,8 +137,7 @@ void rcl_table_foreach(void (*fn)(struct rcl_block *b, void *arg), void *arg)
 
 	for (int i = 0; i < SHARDS; i++) {
 		pthread_mutex_lock(&shards[i].lock);
-		HASH_ITER(hh, shards[i].map, b, tmp)
-		{
+		HASH_ITER(hh, shards[i].map, b, tmp) {
 			fn(b, arg);
 		}
 		pthread_mutex_unlock(&shards[i].lock);
@@ -167,8 +166,7 @@ bool rcl_table_find_containing(uintptr_t addr, struct rcl_block *out)
 
 	for (int i = 0; i < SHARDS && !found; i++) {
 		pthread_mutex_lock(&shards[i].lock);
-		HASH_ITER(hh, shards[i].map, b, tmp)
-		{
+		HASH_ITER(hh, shards[i].map, b, tmp) {
 			if (b->state != RCL_INTERNAL && addr > b->addr &&
 			    addr < b->addr + (b->size ? b->size : 1)) {
 				*out = *b;

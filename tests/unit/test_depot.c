@@ -31,7 +31,7 @@ static void empty_stack_is_zero(void)
 }
 
 #define THREADS 4
-#define STACKS 2000
+#define STACKS  2000
 static rcl_stack_id seen[THREADS][STACKS];
 
 static void *put_many(void *arg)
@@ -62,4 +62,4 @@ static void threads_agree_on_ids(void)
 }
 
 TEST_MAIN("depot", TEST(same_stack_same_id), TEST(empty_stack_is_zero),
-	  TEST(threads_agree_on_ids))
+          TEST(threads_agree_on_ids))

@@ -36,7 +36,7 @@ static void flush_quarantine(void)
 {
 	for (int i = 0; i < 40; i++)
 		rcl_heap_free(rcl_heap_alloc(64 * 1024, 0, RCL_MALLOC),
-			      RCL_FREE);
+		              RCL_FREE);
 }
 
 static void write_after_free_found_on_eviction(void)
@@ -201,8 +201,8 @@ static void no_quarantine_frees_at_once(void)
 }
 
 TEST_MAIN("heap", TEST(write_after_free_found_on_eviction),
-	  TEST(double_free_keeps_both_stacks), TEST(invalid_frees),
-	  TEST(overflow_offsets), TEST(mismatched_pairs),
-	  TEST(realloc_moves_and_keeps_data), TEST(poison_is_bounded),
-	  TEST(calloc_overflow_records_nothing),
-	  TEST(no_quarantine_frees_at_once))
+          TEST(double_free_keeps_both_stacks), TEST(invalid_frees),
+          TEST(overflow_offsets), TEST(mismatched_pairs),
+          TEST(realloc_moves_and_keeps_data), TEST(poison_is_bounded),
+          TEST(calloc_overflow_records_nothing),
+          TEST(no_quarantine_frees_at_once))

@@ -29,10 +29,10 @@ static void parses_all_types(void)
 
 	rcl_options_defaults(&o);
 	CHECK_EQ(rcl_options_parse(&o,
-				   "depth=5::quarantine_mb=0:exitcode=0:"
-				   "halt_on_error=1:json_path=/tmp/r-%p.json",
-				   msg, sizeof(msg)),
-		 0);
+	                           "depth=5::quarantine_mb=0:exitcode=0:"
+	                           "halt_on_error=1:json_path=/tmp/r-%p.json",
+	                           msg, sizeof(msg)),
+	         0);
 	CHECK_EQ(o.depth, 5);
 	CHECK_EQ(o.quarantine_mb, 0);
 	CHECK_EQ(o.exitcode, 0);
@@ -61,16 +61,15 @@ static void bad_values_name_key_and_range(void)
 	rcl_options_defaults(&o);
 	CHECK(rcl_options_parse(&o, "depth=0", msg, sizeof(msg)) < 0);
 	CHECK_STR(msg, "depth=0: allowed values are whole numbers from 1 to "
-		       "64");
+	               "64");
 	CHECK(rcl_options_parse(&o, "exitcode=abc", msg, sizeof(msg)) < 0);
 	CHECK(strstr(msg, "exitcode=abc") != NULL);
-	CHECK(rcl_options_parse(&o, "halt_on_error=yes", msg, sizeof(msg)) <
-	      0);
+	CHECK(rcl_options_parse(&o, "halt_on_error=yes", msg, sizeof(msg)) < 0);
 	CHECK_STR(msg, "halt_on_error=yes: allowed values are 0 and 1");
 	CHECK(rcl_options_parse(&o, "depth=", msg, sizeof(msg)) < 0);
 	CHECK(rcl_options_parse(&o, "depth=-1", msg, sizeof(msg)) < 0);
 	CHECK(rcl_options_parse(&o, "depth=99999999999999999999", msg,
-				sizeof(msg)) < 0);
+	                        sizeof(msg)) < 0);
 	CHECK(rcl_options_parse(&o, "depth", msg, sizeof(msg)) < 0);
 	CHECK_STR(msg, "'depth' is not key=value");
 	CHECK_EQ(o.depth, 20); /* nothing half-applied by the failures */
@@ -83,10 +82,10 @@ static void tiny_message_buffer_is_safe(void)
 
 	rcl_options_defaults(&o);
 	CHECK(rcl_options_parse(&o, "nonsense_key_that_is_long=1", msg,
-				sizeof(msg)) < 0);
+	                        sizeof(msg)) < 0);
 	CHECK_EQ(strlen(msg), 7);
 }
 
 TEST_MAIN("options", TEST(defaults), TEST(parses_all_types),
-	  TEST(unknown_key_is_named), TEST(bad_values_name_key_and_range),
-	  TEST(tiny_message_buffer_is_safe))
+          TEST(unknown_key_is_named), TEST(bad_values_name_key_and_range),
+          TEST(tiny_message_buffer_is_safe))

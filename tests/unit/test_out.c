@@ -51,7 +51,7 @@ static void numbers(void)
 	rcl_out_grouped(&o, 999);
 	rcl_out_flush(&o);
 	CHECK_STR(captured, "0 18446744073709551615 -42 0x0 0x55d0c0a01136 "
-			    "1,234,567 999");
+	                    "1,234,567 999");
 }
 
 static void json_strings(void)
@@ -91,4 +91,4 @@ static void pid_in_paths(void)
 }
 
 TEST_MAIN("out", TEST(numbers), TEST(json_strings),
-	  TEST(large_output_is_flushed_in_order), TEST(pid_in_paths))
+          TEST(large_output_is_flushed_in_order), TEST(pid_in_paths))

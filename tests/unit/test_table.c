@@ -66,7 +66,8 @@ static void remove_one(struct rcl_block *b, void *arg)
 {
 	(void)arg;
 	if (b->addr >= 0x10000000 && b->addr < 0x20000000)
-		b->state = RCL_INTERNAL; /* not real memory: keep it out of reports */
+		b->state =
+		    RCL_INTERNAL; /* not real memory: keep it out of reports */
 }
 
 static void forget_fake_blocks(void)
@@ -75,4 +76,4 @@ static void forget_fake_blocks(void)
 }
 
 TEST_MAIN("table", TEST(insert_find_remove),
-	  TEST(interior_pointer_finds_its_block), TEST(forget_fake_blocks))
+          TEST(interior_pointer_finds_its_block), TEST(forget_fake_blocks))

@@ -16,7 +16,7 @@ static const char *unit_current;
 		if (!(cond)) {                                                 \
 			unit_failures++;                                       \
 			fprintf(stderr, "  %s:%d: %s: CHECK(%s) failed\n",     \
-				__FILE__, __LINE__, unit_current, #cond);      \
+			        __FILE__, __LINE__, unit_current, #cond);      \
 		}                                                              \
 	} while (0)
 
@@ -25,8 +25,9 @@ static const char *unit_current;
 		long long a_ = (long long)(a), b_ = (long long)(b);            \
 		if (a_ != b_) {                                                \
 			unit_failures++;                                       \
-			fprintf(stderr, "  %s:%d: %s: %s == %lld, want %lld\n",  \
-				__FILE__, __LINE__, unit_current, #a, a_, b_); \
+			fprintf(stderr,                                        \
+			        "  %s:%d: %s: %s == %lld, want %lld\n",        \
+			        __FILE__, __LINE__, unit_current, #a, a_, b_); \
 		}                                                              \
 	} while (0)
 
@@ -36,9 +37,9 @@ static const char *unit_current;
 		if (a_ == NULL || strcmp(a_, b_) != 0) {                       \
 			unit_failures++;                                       \
 			fprintf(stderr,                                        \
-				"  %s:%d: %s: %s == \"%s\", want \"%s\"\n",    \
-				__FILE__, __LINE__, unit_current, #a,          \
-				a_ ? a_ : "(null)", b_);                       \
+			        "  %s:%d: %s: %s == \"%s\", want \"%s\"\n",    \
+			        __FILE__, __LINE__, unit_current, #a,          \
+			        a_ ? a_ : "(null)", b_);                       \
 		}                                                              \
 	} while (0)
 
@@ -67,14 +68,17 @@ static int unit_run(const char *file, const struct unit_test *tests, int n)
 	return failed ? 1 : 0;
 }
 
-#define TEST(name) {#name, name}
+#define TEST(name)                                                             \
+	{                                                                      \
+#name, name                                                    \
+	}
 #define TEST_MAIN(file, ...)                                                   \
 	int main(void)                                                         \
 	{                                                                      \
 		static const struct unit_test tests_[] = {__VA_ARGS__};        \
 		unit_setup();                                                  \
 		return unit_run(file, tests_,                                  \
-				sizeof(tests_) / sizeof(tests_[0]));           \
+		                sizeof(tests_) / sizeof(tests_[0]));           \
 	}
 
 #endif
