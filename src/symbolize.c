@@ -2,7 +2,8 @@
  * Turns return addresses into module, offset and function name, at report
  * time only, with elfutils' libdwfl: it reads the full ELF symbol table
  * (static functions included, and the .gnu_debugdata mini debuginfo of
- * stripped Debian binaries) and finds separate debug files. Each distinct
+ * stripped Debian binaries) and finds separate debug files by build-id.
+ * Each distinct
  * address is looked up once per report; C++ names are demangled with the
  * program's own libstdc++ when it has one.
  */
@@ -18,10 +19,16 @@ struct cached {
 	struct rcl_frame frame;
 };
 
+/*
+ * Separate debug files are looked up by build-id under /usr/lib/debug
+ * only. dwfl_standard_find_debuginfo would also start elfutils' debuginfod
+ * client, which loads libcurl and runs its initialisers inside a process
+ * that is exiting (ssh -V crashed in OpenSSL, already torn down).
+ */
 static char *debuginfo_path;
 static const Dwfl_Callbacks callbacks = {
     .find_elf = dwfl_linux_proc_find_elf,
-    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .find_debuginfo = dwfl_build_id_find_debuginfo,
     .debuginfo_path = &debuginfo_path,
 };
 static Dwfl *dwfl;        /* the modules loaded now */

@@ -1226,6 +1226,23 @@ def _(ctx):
     rep.expect_lost((96, 3))
 
 
+@case("symbolizing_loads_no_network_client", "leak_simple")
+def _(ctx):
+    # Looking up debug info for stripped modules (libc) must stay local:
+    # elfutils' debuginfod client would load libcurl and run library
+    # initialisers in a process that is exiting (it crashed ssh -V).
+    stripped = ctx.tmp / "leak_simple_stripped"
+    shutil.copy(ctx.exe, stripped)
+    subprocess.run(["strip", str(stripped)], check=True)
+    env = ctx.base_env()
+    env["LD_DEBUG"] = "files"
+    res = ctx.run(how="preload", opts={"exitcode": 0}, env=env,
+                  exe=stripped)
+    res.expect_rc(0)
+    need("debuginfod" not in res.err and "libcurl" not in res.err,
+         "libdebuginfod or libcurl was loaded at exit")
+
+
 @case("rcleak_run_name_of_a_shell_builtin")
 def _(ctx):
     # "true" is also a bash builtin: rcleak-run must run /usr/bin/true, so
