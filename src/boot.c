@@ -274,6 +274,25 @@ static void free_runtime_caches(void)
 		__libc_freeres();
 }
 
+/* glibc's list of every open stream (libio.h); exported since 2.2.5. */
+extern FILE *_IO_list_all;
+
+/*
+ * Flushes the program's stdio buffers before rcleak ends the process with
+ * _exit() or abort(). fflush(NULL) would wait for every stream's lock, and
+ * a thread blocked in fgets(stdin) holds one forever; like glibc's own exit
+ * path, this never waits: a stream another thread is using is skipped.
+ */
+void rcl_flush_program_output(void)
+{
+	for (FILE *f = _IO_list_all; f; f = f->_chain) {
+		if (f->_IO_write_ptr <= f->_IO_write_base || ftrylockfile(f))
+			continue;
+		fflush_unlocked(f);
+		funlockfile(f);
+	}
+}
+
 static atomic_bool exit_reported;
 
 static void report_at_exit(void *arg)
@@ -288,8 +307,8 @@ static void report_at_exit(void *arg)
 	rcl_guard = 0;
 	found = rcl_report_write("exit", false);
 	if (found && rcl_opt.exitcode != 0) {
-		/* exit() would flush stdio after us; _exit() would not. */
-		fflush(NULL);
+		/* exit() would flush stdio after us; _exit() does not. */
+		rcl_flush_program_output();
 		_exit((int)rcl_opt.exitcode);
 	}
 }

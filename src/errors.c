@@ -46,6 +46,7 @@ void rcl_error_raise(const struct rcl_error *e)
 
 	if (rcl_opt.halt_on_error && !rcl_report_busy()) {
 		rcl_report_write("exit", true);
+		rcl_flush_program_output();
 		/* abort() in glibc unblocks SIGABRT; a handler may still run.
 		 */
 		signal(SIGABRT, SIG_DFL);

@@ -93,6 +93,8 @@ void *rcl_boot_alloc(size_t size, size_t align);
 bool rcl_boot_owns(const void *p);
 size_t rcl_boot_size(const void *p);
 int rcl_stderr_fd(void);
+/* Flushes the program's stdio buffers without waiting on a stream lock. */
+void rcl_flush_program_output(void);
 
 /* ---- options.c ---- */
 

@@ -926,6 +926,30 @@ def _(ctx):
     res.exit_report().expect_lost((0, 0))
 
 
+@case("exit_with_thread_blocked_on_stdin", "exit_reader_thread")
+def _(ctx):
+    # stdin is a pipe that stays open, so the reader thread keeps blocking
+    # (and holding stdin's lock) while main exits.
+    feeder = subprocess.Popen(["sleep", "60"], stdout=subprocess.PIPE)
+    try:
+        res = ctx.run(stdin=feeder.stdout, timeout=30)
+    finally:
+        feeder.kill()
+        feeder.wait()
+    eq(res.out, "main done\n", "stdout")
+    res.expect_rc(23)
+    expect_record(res.exit_report(), "leak_ten", 10, 1, "malloc")
+
+
+@case("halt_on_error_keeps_output", "halt_keeps_output")
+def _(ctx):
+    res = ctx.run(opts={"halt_on_error": 1})
+    eq(res.out, "output before the bug\n", "stdout")
+    res.expect_rc(-signal.SIGABRT if res.rc < 0 else 128 + signal.SIGABRT)
+    rep = res.exit_report()
+    eq([e["kind"] for e in rep["errors"]], ["double_free"], "errors")
+
+
 @case("stdout_preserved", "stdout_preserved")
 def _(ctx):
     res = ctx.run()
