@@ -274,8 +274,10 @@ static void free_runtime_caches(void)
 		__libc_freeres();
 }
 
-/* glibc's list of every open stream (libio.h); exported since 2.2.5. */
+/* glibc's list of every open stream and its lock (libio.h), exported. */
 extern FILE *_IO_list_all;
+extern void _IO_list_lock(void);
+extern void _IO_list_unlock(void);
 
 /*
  * Flushes the program's stdio buffers before rcleak ends the process with
@@ -291,6 +293,27 @@ void rcl_flush_program_output(void)
 		fflush_unlocked(f);
 		funlockfile(f);
 	}
+}
+
+/*
+ * The heap blocks behind the program's streams: each FILE that fopen made
+ * and the buffers stdio allocated for it. glibc keeps them reachable from
+ * _IO_list_all for as long as the stream is open.
+ */
+size_t rcl_stdio_blocks(uintptr_t *out, size_t max)
+{
+	size_t n = 0;
+
+	_IO_list_lock();
+	for (FILE *f = _IO_list_all; f && n + 3 <= max; f = f->_chain) {
+		out[n++] = (uintptr_t)f;
+		if (f->_IO_buf_base)
+			out[n++] = (uintptr_t)f->_IO_buf_base;
+		if (f->_IO_save_base)
+			out[n++] = (uintptr_t)f->_IO_save_base;
+	}
+	_IO_list_unlock();
+	return n;
 }
 
 static atomic_bool exit_reported;

@@ -95,6 +95,8 @@ size_t rcl_boot_size(const void *p);
 int rcl_stderr_fd(void);
 /* Flushes the program's stdio buffers without waiting on a stream lock. */
 void rcl_flush_program_output(void);
+/* Addresses of the FILEs and stdio buffers of the open streams. */
+size_t rcl_stdio_blocks(uintptr_t *out, size_t max);
 
 /* ---- options.c ---- */
 

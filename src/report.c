@@ -25,6 +25,8 @@ struct snapshot {
 	struct snap *v;
 	size_t n, cap;
 	uintptr_t loader_lo, loader_hi; /* the dynamic loader's code */
+	uintptr_t stdio[96];            /* libc's stream blocks, sorted */
+	size_t nstdio;
 };
 
 static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -68,6 +70,24 @@ static bool loader_block(const struct snapshot *s, const struct rcl_block *b)
 	       st->ips[0] < s->loader_hi;
 }
 
+static int by_address(const void *a, const void *b)
+{
+	uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Open streams and their buffers are still in use by libc, which frees
+ * them itself in __libc_freeres; when other threads still run at exit that
+ * cannot be called, and without this they would count as lost.
+ */
+static bool stdio_block(const struct snapshot *s, const struct rcl_block *b)
+{
+	return s->nstdio && bsearch(&b->addr, s->stdio, s->nstdio,
+	                            sizeof(s->stdio[0]), by_address);
+}
+
 /* Runs with the block's shard locked: copy, and check the canary now. */
 static void take(struct rcl_block *b, void *arg)
 {
@@ -83,8 +103,10 @@ static void take(struct rcl_block *b, void *arg)
 	e->size = b->size;
 	e->stack = b->alloc_stack;
 	e->alloc_kind = b->kind;
-	e->kind = (b->flags & RCL_IGNORED) || loader_block(s, b) ? RCL_REACHABLE
-	                                                         : RCL_DEFINITE;
+	e->kind =
+	    (b->flags & RCL_IGNORED) || loader_block(s, b) || stdio_block(s, b)
+	        ? RCL_REACHABLE
+	        : RCL_DEFINITE;
 	e->overflow = false;
 	if (!(b->flags & RCL_DAMAGED) &&
 	    !rcl_heap_canary_ok(b, &e->overflow_at)) {
@@ -306,10 +328,17 @@ bool rcl_report_write(const char *when, bool halted)
 		               */
 	reporting = 1;
 	rcl_guard = 1;
+	/* Never nested in report_lock: fork takes both, ours first. */
+	s.nstdio =
+	    rcl_stdio_blocks(s.stdio, sizeof(s.stdio) / sizeof(s.stdio[0]));
+	qsort(s.stdio, s.nstdio, sizeof(s.stdio[0]), by_address);
 	pthread_mutex_lock(&report_lock);
 	if (!halted)
 		rcl_quarantine_check_all();
 	rcl_modules_loader(&s.loader_lo, &s.loader_hi);
+	s.nstdio =
+	    rcl_stdio_blocks(s.stdio, sizeof(s.stdio) / sizeof(s.stdio[0]));
+	qsort(s.stdio, s.nstdio, sizeof(s.stdio[0]), by_address);
 	rcl_table_foreach(take, &s);
 	raise_overflows(&s);
 	group(&r, &s);

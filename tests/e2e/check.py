@@ -941,6 +941,16 @@ def _(ctx):
     expect_record(res.exit_report(), "leak_ten", 10, 1, "malloc")
 
 
+@case("stdio_blocks_with_threads_running", "stdio_thread_running")
+def _(ctx):
+    res = ctx.run()
+    eq(res.out, "hello\nworld\n", "stdout")
+    res.expect_rc(0)
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    rep.expect_lost((0, 0))
+
+
 @case("halt_on_error_keeps_output", "halt_keeps_output")
 def _(ctx):
     res = ctx.run(opts={"halt_on_error": 1})
