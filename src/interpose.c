@@ -158,39 +158,62 @@ RCLEAK_EXPORT size_t malloc_usable_size(void *p)
 
 typedef void (*new_handler_fn)(void);
 
+static new_handler_fn current_new_handler(void)
+{
+	new_handler_fn (*get)(void) = (new_handler_fn(*)(void))dlsym(
+	    RTLD_DEFAULT, "_ZSt15get_new_handlerv");
+
+	return get ? get() : NULL;
+}
+
 /*
  * What operator new does when memory runs out: call the installed
  * new_handler and retry, then throw std::bad_alloc. Both live in
  * libstdc++, which is loaded whenever a program calls operator new.
  */
 static RCL_NOINLINE void *new_failed(size_t size, size_t align,
-                                     enum rcl_alloc_kind kind, bool nothrow)
+                                     enum rcl_alloc_kind kind)
 {
-	new_handler_fn (*get_handler)(void) = (new_handler_fn(*)(void))dlsym(
-	    RTLD_DEFAULT, "_ZSt15get_new_handlerv");
 	void (*throw_bad_alloc)(void) =
 	    (void (*)(void))dlsym(RTLD_DEFAULT, "_ZSt17__throw_bad_allocv");
+	new_handler_fn handler;
 
-	for (;;) {
-		new_handler_fn handler = get_handler ? get_handler() : NULL;
+	while ((handler = current_new_handler()) != NULL) {
 		void *p;
 
-		if (handler == NULL)
-			break;
 		handler();
 		p = rcl_heap_alloc(size, align, kind);
 		if (p)
 			return p;
 	}
-	if (nothrow)
-		return NULL;
 	if (throw_bad_alloc)
 		throw_bad_alloc();
 	abort();
 }
 
-static inline void *cxx_new(size_t size, size_t align, enum rcl_alloc_kind kind,
-                            bool nothrow)
+/*
+ * A nothrow new must return NULL even when the new_handler throws, and C
+ * cannot catch. With a handler installed, the call goes on to libstdc++'s
+ * own nothrow operator (name), which catches around a call to rcleak's
+ * throwing one, so the block is still tracked as new or new[].
+ */
+static RCL_NOINLINE void *nothrow_failed(size_t size, size_t align,
+                                         const char *name, const void *nt)
+{
+	void *fn;
+
+	if (current_new_handler() == NULL)
+		return NULL;
+	fn = dlsym(RTLD_NEXT, name);
+	if (fn == NULL)
+		return NULL; /* not libstdc++: the handler is not called */
+	if (align)
+		return ((void *(*)(size_t, size_t, const void *))fn)(size,
+		                                                     align, nt);
+	return ((void *(*)(size_t, const void *))fn)(size, nt);
+}
+
+static inline void *cxx_new(size_t size, size_t align, enum rcl_alloc_kind kind)
 {
 	void *p;
 
@@ -198,7 +221,21 @@ static inline void *cxx_new(size_t size, size_t align, enum rcl_alloc_kind kind,
 		return rcl_boot_alloc(size, align);
 	p = rcl_heap_alloc(size, align, kind);
 	if (RCL_UNLIKELY(p == NULL))
-		return new_failed(size, align, kind, nothrow);
+		return new_failed(size, align, kind);
+	return p;
+}
+
+static inline void *cxx_new_nothrow(size_t size, size_t align,
+                                    enum rcl_alloc_kind kind, const char *name,
+                                    const void *nt)
+{
+	void *p;
+
+	if (RCL_UNLIKELY(!rcl_ready) && !rcl_boot())
+		return rcl_boot_alloc(size, align);
+	p = rcl_heap_alloc(size, align, kind);
+	if (RCL_UNLIKELY(p == NULL))
+		return nothrow_failed(size, align, name, nt);
 	return p;
 }
 
@@ -240,46 +277,43 @@ RCLEAK_EXPORT void _ZdaPvSt11align_val_tRKSt9nothrow_t(void *p, size_t align,
 
 void *_Znwm(size_t size)
 {
-	return cxx_new(size, 0, RCL_NEW, false);
+	return cxx_new(size, 0, RCL_NEW);
 }
 
 void *_Znam(size_t size)
 {
-	return cxx_new(size, 0, RCL_NEW_ARRAY, false);
+	return cxx_new(size, 0, RCL_NEW_ARRAY);
 }
 
+/* In these, __func__ is the mangled name: libstdc++'s own operator. */
 void *_ZnwmRKSt9nothrow_t(size_t size, NT nt)
 {
-	(void)nt;
-	return cxx_new(size, 0, RCL_NEW, true);
+	return cxx_new_nothrow(size, 0, RCL_NEW, __func__, nt);
 }
 
 void *_ZnamRKSt9nothrow_t(size_t size, NT nt)
 {
-	(void)nt;
-	return cxx_new(size, 0, RCL_NEW_ARRAY, true);
+	return cxx_new_nothrow(size, 0, RCL_NEW_ARRAY, __func__, nt);
 }
 
 void *_ZnwmSt11align_val_t(size_t size, size_t align)
 {
-	return cxx_new(size, align, RCL_NEW, false);
+	return cxx_new(size, align, RCL_NEW);
 }
 
 void *_ZnamSt11align_val_t(size_t size, size_t align)
 {
-	return cxx_new(size, align, RCL_NEW_ARRAY, false);
+	return cxx_new(size, align, RCL_NEW_ARRAY);
 }
 
 void *_ZnwmSt11align_val_tRKSt9nothrow_t(size_t size, size_t align, NT nt)
 {
-	(void)nt;
-	return cxx_new(size, align, RCL_NEW, true);
+	return cxx_new_nothrow(size, align, RCL_NEW, __func__, nt);
 }
 
 void *_ZnamSt11align_val_tRKSt9nothrow_t(size_t size, size_t align, NT nt)
 {
-	(void)nt;
-	return cxx_new(size, align, RCL_NEW_ARRAY, true);
+	return cxx_new_nothrow(size, align, RCL_NEW_ARRAY, __func__, nt);
 }
 
 void _ZdlPv(void *p)

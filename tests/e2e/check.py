@@ -941,6 +941,17 @@ def _(ctx):
     expect_record(res.exit_report(), "leak_ten", 10, 1, "malloc")
 
 
+@case("cxx_nothrow_new_with_throwing_handler", "cxx_nothrow_handler")
+def _(ctx):
+    res = ctx.run()
+    eq(res.out, "nothrow new: null\nnothrow new[]: null\ncaught bad_alloc\n",
+       "stdout")
+    res.expect_rc(0)
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    rep.expect_lost((0, 0))
+
+
 @case("stdio_blocks_with_threads_running", "stdio_thread_running")
 def _(ctx):
     res = ctx.run()
