@@ -215,6 +215,8 @@ void rcl_text_write(struct rcl_out *o, const struct rcl_report *r)
 	rcl_out_str(o, r->exe);
 	rcl_out_str(o, ")\n");
 	line(o, r, "");
+	if (r->halted)
+		line(o, r, "(halted at an error: no leak check)");
 	losses(o, r);
 	errors(o, r);
 	line(o, r, "LEAK SUMMARY:");
