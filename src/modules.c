@@ -55,6 +55,16 @@ static void remember(void *handle)
 	q.name = lm->l_name;
 	if (dl_iterate_phdr(find_range, &q) == 0 || q.hi <= q.lo)
 		return;
+	pthread_mutex_lock(&closed_lock);
+	for (m = closed; m; m = m->next) {
+		/* The same file unloaded again from the same place. */
+		if (m->bias == q.bias && m->lo == q.lo && m->hi == q.hi &&
+		    strcmp(m->path, lm->l_name) == 0)
+			break;
+	}
+	pthread_mutex_unlock(&closed_lock);
+	if (m)
+		return;
 	len = strlen(lm->l_name);
 	m = rcl_meta_alloc(sizeof(*m) + len + 1);
 	if (m == NULL)

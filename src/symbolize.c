@@ -38,21 +38,31 @@ static char *(*demangle)(const char *, char *, size_t *, int *);
 
 /*
  * The newest module at an address wins; an older one whose range overlaps
- * it is left out (dwfl refuses overlaps), so its frames stay unnamed.
+ * it is left out (dwfl refuses overlaps, and fails them all).
  */
+static bool overlaps_newer(const struct rcl_closed_module *first,
+                           const struct rcl_closed_module *m)
+{
+	for (const struct rcl_closed_module *n = first; n != m; n = n->next)
+		if (n->lo < m->hi && m->lo < n->hi)
+			return true;
+	return false;
+}
+
 static void report_closed_modules(void)
 {
-	const struct rcl_closed_module *m = rcl_modules_closed();
+	const struct rcl_closed_module *first = rcl_modules_closed();
 
-	if (m == NULL)
+	if (first == NULL)
 		return;
 	closed_dwfl = dwfl_begin(&callbacks);
 	if (closed_dwfl == NULL)
 		return;
 	dwfl_report_begin(closed_dwfl);
-	for (; m; m = m->next)
-		dwfl_report_elf(closed_dwfl, m->path, m->path, -1, m->bias,
-		                false);
+	for (const struct rcl_closed_module *m = first; m; m = m->next)
+		if (!overlaps_newer(first, m))
+			dwfl_report_elf(closed_dwfl, m->path, m->path, -1,
+			                m->bias, false);
 	dwfl_report_end(closed_dwfl, NULL, NULL);
 }
 

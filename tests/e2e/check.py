@@ -1412,6 +1412,17 @@ def _(ctx):
        "frame 0 module")
 
 
+@case("dlopen_dlclose_three_times", "dlopen_cycles", "libdso_leak")
+def _(ctx):
+    res = ctx.run(args=[str(ctx.exes[1])], opts={"exitcode": 0})
+    res.expect_rc(0)
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    x = expect_record(rep, "dso_make", 135, 3, "malloc", frame1="call_dso")
+    eq(base(x["stack"][0]["module"]), base(str(ctx.exes[1])),
+       "frame 0 module")
+
+
 @case("exec_no_report_from_old_image", "exec_self")
 def _(ctx):
     res = ctx.run(opts={"exitcode": 0})
