@@ -177,6 +177,10 @@ static void fork_child(void);
 
 static void boot(void)
 {
+	int cancel_state;
+
+	/* A cancellation point here would leave boot_state at "running". */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
 	rcl_guard = 1;
 	resolve();
 	parse_options();
@@ -185,6 +189,7 @@ static void boot(void)
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	leave_marker();
 	rcl_guard = 0;
+	pthread_setcancelstate(cancel_state, NULL);
 }
 
 bool rcl_boot(void)

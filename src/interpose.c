@@ -97,16 +97,6 @@ RCLEAK_EXPORT int posix_memalign(void **out, size_t align, size_t size)
 	return 0;
 }
 
-RCLEAK_EXPORT void *aligned_alloc(size_t align, size_t size)
-{
-	if (!power_of_two(align)) {
-		errno = EINVAL;
-		return NULL;
-	}
-	BOOTSTRAP(size, align);
-	return rcl_heap_alloc(size, align, RCL_ALIGNED_ALLOC);
-}
-
 /* glibc's memalign rounds a non-power-of-two alignment up. */
 static size_t round_align(size_t align)
 {
@@ -115,6 +105,18 @@ static size_t round_align(size_t align)
 	while (a < align && a)
 		a <<= 1;
 	return a ? a : align;
+}
+
+/*
+ * Up to 2.37, glibc's aligned_alloc is memalign: any alignment is rounded
+ * up to a power of two (2.38 rejects those). rcleak does as the glibc of
+ * Debian 12 does.
+ */
+RCLEAK_EXPORT void *aligned_alloc(size_t align, size_t size)
+{
+	align = round_align(align);
+	BOOTSTRAP(size, align);
+	return rcl_heap_alloc(size, align, RCL_ALIGNED_ALLOC);
 }
 
 RCLEAK_EXPORT void *memalign(size_t align, size_t size)
@@ -137,12 +139,14 @@ RCLEAK_EXPORT void *pvalloc(size_t size)
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	size_t rounded = (size + page - 1) & ~(page - 1);
 
+	/*
+	 * The program may use every byte up to the page boundary, so that is
+	 * the block's size; pvalloc(0) asks for nothing and gets 0 bytes.
+	 */
 	if (rounded < size) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (rounded == 0)
-		rounded = page; /* glibc gives a page for pvalloc(0) */
 	BOOTSTRAP(rounded, page);
 	return rcl_heap_alloc(rounded, page, RCL_PVALLOC);
 }

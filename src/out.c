@@ -113,28 +113,74 @@ void rcl_out_grouped(struct rcl_out *o, uint64_t v)
 	rcl_out_mem(o, tmp + n, sizeof(tmp) - (size_t)n);
 }
 
-void rcl_out_json_str(struct rcl_out *o, const char *s)
+/* Length of the valid UTF-8 sequence at s, or 0 when it is not one. */
+static size_t utf8_len(const unsigned char *s)
 {
+	size_t n;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if ((s[0] & 0xe0) == 0xc0) {
+		n = 2;
+		cp = s[0] & 0x1f;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		n = 3;
+		cp = s[0] & 0x0f;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		n = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0; /* overlong, out of range or a surrogate */
+	return n;
+}
+
+static void json_escape(struct rcl_out *o, unsigned char c)
+{
+	static const char hex[] = "0123456789abcdef";
+	char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+
+	rcl_out_mem(o, esc, sizeof(esc));
+}
+
+/*
+ * A JSON string. Paths and symbol names are bytes, not always UTF-8: a
+ * byte that does not start a valid sequence is written as the code point
+ * of the same value (\u00ff), so the document stays valid JSON.
+ */
+void rcl_out_json_str(struct rcl_out *o, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
 	if (s == NULL) {
 		rcl_out_str(o, "null");
 		return;
 	}
 	rcl_out_chr(o, '"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	while (*s) {
+		size_t n = utf8_len(s);
 
-		if (c == '"' || c == '\\') {
+		if (*s == '"' || *s == '\\') {
 			rcl_out_chr(o, '\\');
-			rcl_out_chr(o, (char)c);
-		} else if (c < 0x20) {
-			static const char hex[] = "0123456789abcdef";
-			char esc[6] = {'\\', 'u',         '0',
-			               '0',  hex[c >> 4], hex[c & 15]};
-
-			rcl_out_mem(o, esc, sizeof(esc));
+			rcl_out_chr(o, (char)*s);
+		} else if (*s < 0x20 || n == 0) {
+			json_escape(o, *s);
 		} else {
-			rcl_out_chr(o, (char)c);
+			rcl_out_mem(o, (const char *)s, n);
+			s += n;
+			continue;
 		}
+		s++;
 	}
 	rcl_out_chr(o, '"');
 }

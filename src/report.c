@@ -320,31 +320,29 @@ bool rcl_report_write(const char *when, bool halted)
 {
 	struct rcl_report r = {.when = when, .halted = halted};
 	struct snapshot s = {0};
-	int saved_guard = rcl_guard, saved_errno = errno;
+	int saved_guard = rcl_guard, saved_errno = errno, cancel_state;
 	bool found;
 
 	if (reporting)
-		return false; /* an error raised while reporting: no recursion
-		               */
+		return false; /* raised while reporting: no recursion */
+	/* open() and write() are cancellation points; our locks are held. */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
 	reporting = 1;
 	rcl_guard = 1;
 	/* Never nested in report_lock: fork takes both, ours first. */
 	s.nstdio =
 	    rcl_stdio_blocks(s.stdio, sizeof(s.stdio) / sizeof(s.stdio[0]));
 	qsort(s.stdio, s.nstdio, sizeof(s.stdio[0]), by_address);
-	pthread_mutex_lock(&report_lock);
-	if (!halted)
-		rcl_quarantine_check_all();
 	rcl_modules_loader(&s.loader_lo, &s.loader_hi);
-	s.nstdio =
-	    rcl_stdio_blocks(s.stdio, sizeof(s.stdio) / sizeof(s.stdio[0]));
-	qsort(s.stdio, s.nstdio, sizeof(s.stdio[0]), by_address);
+	pthread_mutex_lock(&report_lock);
 	/*
 	 * Halted mid-run, the blocks still in use are not leaks: as with
 	 * LeakSanitizer after an error, the leak check is skipped.
 	 */
-	if (!halted)
+	if (!halted) {
+		rcl_quarantine_check_all();
 		rcl_table_foreach(take, &s);
+	}
 	raise_overflows(&s);
 	group(&r, &s);
 	r.errors = rcl_errors_list(&r.nerrors);
@@ -362,6 +360,7 @@ bool rcl_report_write(const char *when, bool halted)
 	pthread_mutex_unlock(&report_lock);
 	rcl_guard = saved_guard;
 	reporting = 0;
+	pthread_setcancelstate(cancel_state, NULL);
 	errno = saved_errno;
 	return found;
 }

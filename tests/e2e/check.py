@@ -654,6 +654,46 @@ def _(ctx):
         expect_record(rep, fn, size, 1, alloc, frame1="main")
 
 
+@case("aligned_alloc_odd_alignments_and_pvalloc_0", "align_edges")
+def _(ctx):
+    res = ctx.run(opts={"exitcode": 0})
+    res.expect_rc(0)
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    rep.expect_lost((78, 4))
+    for fn, size, alloc in (("odd_alignment", 48, "aligned_alloc"),
+                            ("zero_alignment", 10, "aligned_alloc"),
+                            ("odd_memalign", 20, "memalign"),
+                            ("empty_pvalloc", 0, "pvalloc")):
+        expect_record(rep, fn, size, 1, alloc, frame1="main")
+
+
+@case("cancel_thread_inside_check", "cancel_check", timeout=60)
+def _(ctx):
+    log = ctx.tmp / "log.txt"
+    res = ctx.run(opts={"exitcode": 0, "log_path": str(log)}, timeout=60)
+    eq(res.out, "joined\n", "stdout")
+    res.expect_rc(0)
+    need(any(r["when"] == "exit" for r in res.reports), "no exit report")
+
+
+@case("json_valid_for_non_utf8_names", "leak_simple")
+def _(ctx):
+    odd = ctx.tmp / "leak\udcff"  # the byte 0xff in the file name
+    shutil.copy(ctx.exe, odd)
+    out = ctx.tmp / "out.json"
+    res = ctx.run(how="preload", raw_options=f"json_path={out}:exitcode=0",
+                  exe=odd)
+    res.expect_rc(0)
+    raw = out.read_bytes()
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise Fail(f"the JSON report is not valid UTF-8 JSON: {e}")
+    need(doc["exe"].endswith("/leak\u00ff"),
+         f"exe {doc['exe']!r} does not end in /leak\\u00ff")
+
+
 @case("malloc_usable_size", "usable_size")
 def _(ctx):
     res = ctx.run()

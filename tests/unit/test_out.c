@@ -90,5 +90,19 @@ static void pid_in_paths(void)
 	CHECK_STR(path, "100%");
 }
 
+static void json_strings_stay_valid_utf8(void)
+{
+	struct rcl_out o;
+
+	mem_out(&o);
+	/* valid 2- and 3-byte sequences pass; a lone 0xff, a cut sequence
+	 * and an overlong '/' (0xc0 0xaf) are escaped byte by byte */
+	rcl_out_json_str(&o, "\xc3\xa9\xe2\x82\xac|\xff|\xe2\x82|\xc0\xaf");
+	rcl_out_flush(&o);
+	CHECK_STR(captured, "\"\xc3\xa9\xe2\x82\xac|\\u00ff|\\u00e2\\u0082|"
+	                    "\\u00c0\\u00af\"");
+}
+
 TEST_MAIN("out", TEST(numbers), TEST(json_strings),
+          TEST(json_strings_stay_valid_utf8),
           TEST(large_output_is_flushed_in_order), TEST(pid_in_paths))
