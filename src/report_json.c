@@ -116,17 +116,12 @@ static void error(struct rcl_out *o, const struct rcl_error *e)
 	key(o, "address");
 	hex_str(o, e->address);
 	rcl_out_str(o, ", ");
+	/* Always numbers, as in the contract: 0 when no block is known. */
 	key(o, "size");
-	if (e->has_block)
-		rcl_out_u64(o, e->size);
-	else
-		rcl_out_str(o, "null");
+	rcl_out_u64(o, e->has_block ? e->size : 0);
 	rcl_out_str(o, ", ");
 	key(o, "offset");
-	if (e->has_block)
-		rcl_out_u64(o, e->offset);
-	else
-		rcl_out_str(o, "null");
+	rcl_out_u64(o, e->has_block ? e->offset : 0);
 	rcl_out_str(o, ", ");
 	key(o, "allocator");
 	rcl_out_json_str(
