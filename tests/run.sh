@@ -24,8 +24,19 @@ check_docs() {
 	fi
 }
 
+# The library must build warning-free with clang as well as gcc.
+check_clang() {
+	command -v clang >/dev/null 2>&1 || { echo "PASS build/clang (skipped: no clang)"; return; }
+	if make -s BUILD=build/clang CC=clang build/clang/librcleak.so >build/clang.log 2>&1; then
+		echo "PASS build/clang"
+	else
+		echo "FAIL build/clang: see build/clang.log"
+	fi
+}
+
 {
 	check_docs
+	check_clang
 	run_unit
 	[ -f tests/e2e/check.py ] && python3 tests/e2e/check.py
 	[ -x tests/real/run.sh ] && tests/real/run.sh
