@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,10 +214,16 @@ bool rcl_boot(void)
 	return true;
 }
 
-/* ---- fork: no rcleak lock may be held by a thread the child lacks ---- */
+/*
+ * ---- fork: no rcleak lock may be held by a thread the child lacks ----
+ * glibc's fork takes the stream list lock after these handlers, and a
+ * thread in fflush(NULL) holds it while a stream's writer may call malloc,
+ * so it is taken here first, in the order every other path takes it.
+ */
 
 static void fork_prepare(void)
 {
+	rcl_stdio_lock();
 	rcl_report_lock();
 	rcl_errors_lock();
 	rcl_quarantine_lock();
@@ -225,7 +232,7 @@ static void fork_prepare(void)
 	rcl_meta_lock();
 }
 
-static void fork_parent(void)
+static void unlock_after_fork(void)
 {
 	rcl_meta_unlock();
 	rcl_depot_unlock_all();
@@ -235,9 +242,16 @@ static void fork_parent(void)
 	rcl_report_unlock();
 }
 
+static void fork_parent(void)
+{
+	unlock_after_fork();
+	rcl_stdio_unlock();
+}
+
 static void fork_child(void)
 {
-	fork_parent();
+	unlock_after_fork();
+	rcl_stdio_reset_in_child();
 }
 
 /* ---- the report at exit ---- */
@@ -279,66 +293,53 @@ static void free_runtime_caches(void)
 		__libc_freeres();
 }
 
-/* glibc's list of every open stream and its lock (libio.h), exported. */
-extern FILE *_IO_list_all;
-extern void _IO_list_lock(void);
-extern void _IO_list_unlock(void);
-
-/*
- * Flushes the program's stdio buffers before rcleak ends the process with
- * _exit() or abort(). fflush(NULL) would wait for every stream's lock, and
- * a thread blocked in fgets(stdin) holds one forever; like glibc's own exit
- * path, this never waits: a stream another thread is using is skipped.
- */
-void rcl_flush_program_output(void)
-{
-	for (FILE *f = _IO_list_all; f; f = f->_chain) {
-		if (f->_IO_write_ptr <= f->_IO_write_base || ftrylockfile(f))
-			continue;
-		fflush_unlocked(f);
-		funlockfile(f);
-	}
-}
-
-/*
- * The heap blocks behind the program's streams: each FILE that fopen made
- * and the buffers stdio allocated for it. glibc keeps them reachable from
- * _IO_list_all for as long as the stream is open.
- */
-size_t rcl_stdio_blocks(uintptr_t *out, size_t max)
-{
-	size_t n = 0;
-
-	_IO_list_lock();
-	for (FILE *f = _IO_list_all; f && n + 3 <= max; f = f->_chain) {
-		out[n++] = (uintptr_t)f;
-		if (f->_IO_buf_base)
-			out[n++] = (uintptr_t)f->_IO_buf_base;
-		if (f->_IO_save_base)
-			out[n++] = (uintptr_t)f->_IO_save_base;
-	}
-	_IO_list_unlock();
-	return n;
-}
-
 static atomic_bool exit_reported;
 
+static bool sigpipe_pending(void)
+{
+	sigset_t pending;
+
+	return sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+}
+
+/*
+ * The report at exit, after every destructor. SIGPIPE is held back
+ * meanwhile: the program's last flush (in __libc_freeres) into a closed
+ * pipe must not kill the process before the report is written, and a
+ * report into a closed stderr must not kill a program that would have
+ * exited cleanly. A SIGPIPE the program's own output caused is raised
+ * again afterwards, so it ends as it would have without rcleak.
+ */
 static void report_at_exit(void *arg)
 {
-	bool found;
+	static const struct timespec no_wait = {0, 0};
+	sigset_t pipe_only, old_mask;
+	bool found, program_pipe;
 
 	(void)arg;
 	if (atomic_exchange(&exit_reported, true))
 		return;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	sigemptyset(&pipe_only);
+	sigaddset(&pipe_only, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_only, &old_mask);
 	rcl_guard = 1;
 	free_runtime_caches();
 	rcl_guard = 0;
+	program_pipe = sigpipe_pending();
 	found = rcl_report_write("exit", false);
 	if (found && rcl_opt.exitcode != 0) {
 		/* exit() would flush stdio after us; _exit() does not. */
-		rcl_flush_program_output();
-		_exit((int)rcl_opt.exitcode);
+		rcl_stdio_flush();
+		program_pipe = program_pipe || sigpipe_pending();
 	}
+	while (sigtimedwait(&pipe_only, NULL, &no_wait) > 0)
+		;
+	pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+	if (program_pipe && !sigismember(&old_mask, SIGPIPE))
+		raise(SIGPIPE);
+	if (found && rcl_opt.exitcode != 0)
+		_exit((int)rcl_opt.exitcode);
 }
 
 extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso);

@@ -45,8 +45,10 @@ void rcl_error_raise(const struct rcl_error *e)
 	pthread_mutex_unlock(&err_lock);
 
 	if (rcl_opt.halt_on_error && !rcl_report_busy()) {
+		/* Nothing may cancel this thread between here and abort(). */
+		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 		rcl_report_write("exit", true);
-		rcl_flush_program_output();
+		rcl_stdio_flush();
 		/* abort() in glibc unblocks SIGABRT; a handler may still run.
 		 */
 		signal(SIGABRT, SIG_DFL);

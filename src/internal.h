@@ -93,9 +93,16 @@ void *rcl_boot_alloc(size_t size, size_t align);
 bool rcl_boot_owns(const void *p);
 size_t rcl_boot_size(const void *p);
 int rcl_stderr_fd(void);
+
+/* ---- stdio.c: the program's streams, as glibc keeps them ---- */
+
 /* Flushes the program's stdio buffers without waiting on a stream lock. */
-void rcl_flush_program_output(void);
-/* Addresses of the FILEs and stdio buffers of the open streams. */
+void rcl_stdio_flush(void);
+void rcl_stdio_lock(void);
+void rcl_stdio_unlock(void);
+void rcl_stdio_reset_in_child(void);
+/* With the lock held: FILEs and stdio buffers of the open streams. */
+size_t rcl_stdio_count(void);
 size_t rcl_stdio_blocks(uintptr_t *out, size_t max);
 
 /* ---- options.c ---- */
@@ -310,7 +317,7 @@ struct rcl_closed_module {
 };
 
 const struct rcl_closed_module *rcl_modules_closed(void); /* newest first */
-/* The dynamic loader's address range (the executable's PT_INTERP). */
+/* The dynamic loader's address range. */
 bool rcl_modules_loader(uintptr_t *lo, uintptr_t *hi);
 
 /* ---- out.c: buffered fd writer with a tiny formatter ---- */

@@ -105,40 +105,24 @@ const struct rcl_closed_module *rcl_modules_closed(void)
 	return m;
 }
 
-struct loader_query {
-	const char *interp; /* PT_INTERP of the executable */
-	uintptr_t lo, hi;
-};
+extern void *__tls_get_addr(void *);
 
-static int find_loader(struct dl_phdr_info *info, size_t size, void *arg)
-{
-	struct loader_query *q = arg;
-	struct range_query r = {.bias = info->dlpi_addr,
-	                        .name = info->dlpi_name};
-
-	(void)size;
-	if (q->interp == NULL) {
-		/* The first module is the executable: it names the loader. */
-		for (int i = 0; i < info->dlpi_phnum; i++)
-			if (info->dlpi_phdr[i].p_type == PT_INTERP)
-				q->interp =
-				    (const char *)(info->dlpi_addr +
-				                   info->dlpi_phdr[i].p_vaddr);
-		return q->interp == NULL;
-	}
-	if (info->dlpi_name == NULL || strcmp(info->dlpi_name, q->interp))
-		return 0;
-	find_range(info, size, &r);
-	q->lo = r.lo;
-	q->hi = r.hi;
-	return 1;
-}
-
+/*
+ * Found by address (the loader defines __tls_get_addr), not by name: the
+ * loader may be started by another path than the executable's PT_INTERP.
+ */
 bool rcl_modules_loader(uintptr_t *lo, uintptr_t *hi)
 {
-	struct loader_query q = {0};
+	struct range_query q = {0};
+	Dl_info info;
 
-	dl_iterate_phdr(find_loader, &q);
+	*lo = *hi = 0;
+	if (!dladdr((void *)__tls_get_addr, &info) || !info.dli_fname)
+		return false;
+	q.bias = (uintptr_t)info.dli_fbase;
+	q.name = info.dli_fname;
+	if (dl_iterate_phdr(find_range, &q) == 0)
+		return false;
 	*lo = q.lo;
 	*hi = q.hi;
 	return q.hi > q.lo;

@@ -25,8 +25,8 @@ struct snapshot {
 	struct snap *v;
 	size_t n, cap;
 	uintptr_t loader_lo, loader_hi; /* the dynamic loader's code */
-	uintptr_t stdio[96];            /* libc's stream blocks, sorted */
-	size_t nstdio;
+	uintptr_t *stdio;               /* libc's stream blocks, sorted */
+	size_t nstdio, stdio_cap;
 };
 
 static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -86,6 +86,18 @@ static bool stdio_block(const struct snapshot *s, const struct rcl_block *b)
 {
 	return s->nstdio && bsearch(&b->addr, s->stdio, s->nstdio,
 	                            sizeof(s->stdio[0]), by_address);
+}
+
+static void take_stdio(struct snapshot *s)
+{
+	s->stdio_cap = rcl_stdio_count();
+	s->stdio = s->stdio_cap
+	               ? rcl_meta_alloc(s->stdio_cap * sizeof(*s->stdio))
+	               : NULL;
+	if (s->stdio == NULL)
+		return;
+	s->nstdio = rcl_stdio_blocks(s->stdio, s->stdio_cap);
+	qsort(s->stdio, s->nstdio, sizeof(*s->stdio), by_address);
 }
 
 /* Runs with the block's shard locked: copy, and check the canary now. */
@@ -329,19 +341,21 @@ bool rcl_report_write(const char *when, bool halted)
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
 	reporting = 1;
 	rcl_guard = 1;
-	/* Never nested in report_lock: fork takes both, ours first. */
-	s.nstdio =
-	    rcl_stdio_blocks(s.stdio, sizeof(s.stdio) / sizeof(s.stdio[0]));
-	qsort(s.stdio, s.nstdio, sizeof(s.stdio[0]), by_address);
 	rcl_modules_loader(&s.loader_lo, &s.loader_hi);
-	pthread_mutex_lock(&report_lock);
 	/*
 	 * Halted mid-run, the blocks still in use are not leaks: as with
-	 * LeakSanitizer after an error, the leak check is skipped.
+	 * LeakSanitizer after an error, the leak check is skipped. Otherwise
+	 * no stream may open or close between the two snapshots; the stream
+	 * list lock comes first, as in fork.
 	 */
+	if (!halted)
+		rcl_stdio_lock();
+	pthread_mutex_lock(&report_lock);
 	if (!halted) {
+		take_stdio(&s);
 		rcl_quarantine_check_all();
 		rcl_table_foreach(take, &s);
+		rcl_stdio_unlock();
 	}
 	raise_overflows(&s);
 	group(&r, &s);
@@ -357,6 +371,7 @@ bool rcl_report_write(const char *when, bool halted)
 	found = found_problems(&r);
 	rcl_meta_free(r.losses, (s.n ? s.n : 1) * sizeof(*r.losses));
 	rcl_meta_free(s.v, s.cap * sizeof(*s.v));
+	rcl_meta_free(s.stdio, s.stdio_cap * sizeof(*s.stdio));
 	pthread_mutex_unlock(&report_lock);
 	rcl_guard = saved_guard;
 	reporting = 0;

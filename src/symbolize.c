@@ -9,6 +9,10 @@
  */
 #include <dlfcn.h>
 #include <elfutils/libdwfl.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -20,15 +24,54 @@ struct cached {
 };
 
 /*
- * Separate debug files are looked up by build-id under /usr/lib/debug
- * only. dwfl_standard_find_debuginfo would also start elfutils' debuginfod
- * client, which loads libcurl and runs its initialisers inside a process
- * that is exiting (ssh -V crashed in OpenSSL, already torn down).
+ * Separate debug files, found locally: by build-id under /usr/lib/debug,
+ * then by .gnu_debuglink next to the module, in its .debug/ and under
+ * /usr/lib/debug (gdb's places). dwfl_standard_find_debuginfo would also
+ * start elfutils' debuginfod client, which loads libcurl and runs its
+ * initialisers in a process that is exiting (ssh -V crashed in OpenSSL,
+ * already torn down).
  */
+static int find_debuginfo(Dwfl_Module *mod, void **userdata,
+                          const char *modname, Dwarf_Addr base,
+                          const char *file_name, const char *debuglink_file,
+                          GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+	/* prefix + the module's directory + infix + the debuglink name */
+	static const char *const places[][2] = {
+	    {"", "/"}, {"", "/.debug/"}, {"/usr/lib/debug", "/"}};
+	const char *slash;
+	char path[PATH_MAX];
+	int fd;
+
+	fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base,
+	                                  file_name, debuglink_file,
+	                                  debuglink_crc, debuginfo_file_name);
+	if (fd >= 0 || debuglink_file == NULL || file_name == NULL ||
+	    (slash = strrchr(file_name, '/')) == NULL)
+		return fd;
+	for (size_t i = 0; i < sizeof(places) / sizeof(places[0]); i++) {
+		int dirlen = (int)(slash - file_name);
+		int n =
+		    snprintf(path, sizeof(path), "%s%.*s%s%s", places[i][0],
+		             dirlen, file_name, places[i][1], debuglink_file);
+
+		/* The stripped file may name itself: that has no debug info. */
+		if (n < 0 || (size_t)n >= sizeof(path) ||
+		    strcmp(path, file_name) == 0)
+			continue;
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			*debuginfo_file_name = strdup(path); /* libdwfl frees */
+			return fd;
+		}
+	}
+	return -1;
+}
+
 static char *debuginfo_path;
 static const Dwfl_Callbacks callbacks = {
     .find_elf = dwfl_linux_proc_find_elf,
-    .find_debuginfo = dwfl_build_id_find_debuginfo,
+    .find_debuginfo = find_debuginfo,
     .debuginfo_path = &debuginfo_path,
 };
 static Dwfl *dwfl;        /* the modules loaded now */

@@ -1013,6 +1013,100 @@ def _(ctx):
     eq(rep["leaks"], [], "leaks of a halted report")
 
 
+@case("wide_stdout_with_threads_running", "wide_stdout_thread")
+def _(ctx):
+    res = ctx.run()
+    eq(res.out, "hello wide\n", "stdout")
+    res.expect_rc(0)
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    rep.expect_lost((0, 0))
+
+
+@case("fork_while_another_thread_flushes", "fork_while_flushing",
+      timeout=120)
+def _(ctx):
+    res = ctx.run(json=False, opts={"exitcode": 0}, timeout=120)
+    eq(res.out, "done\n", "stdout")
+    res.expect_rc(0)
+
+
+def preload_env(ctx, options):
+    env = ctx.base_env()
+    env["LD_PRELOAD"] = str(LIB)
+    env["RCLEAK_OPTIONS"] = options
+    return env
+
+
+@case("sigpipe_on_stdout_after_the_report", "pipe_output")
+def _(ctx):
+    out = ctx.tmp / "r.json"
+    r, w = os.pipe()
+    p = subprocess.Popen([str(ctx.exe), "leak"], stdout=w,
+                         stderr=subprocess.DEVNULL,
+                         env=preload_env(ctx, f"json_path={out}"))
+    os.close(w)
+    os.close(r)  # stdout's reader is gone before the program writes
+    eq(p.wait(timeout=60), -signal.SIGPIPE, "exit status (as natively)")
+    need(out.exists(), "no JSON report: SIGPIPE killed it first")
+    rep = Report(parse_docs(out.read_text())[0], ctx.exe)
+    expect_record(rep, "leak_five", 5, 1, "malloc")
+
+
+@case("closed_stderr_pipe_does_not_kill_a_clean_program", "pipe_output")
+def _(ctx):
+    r, w = os.pipe()
+    p = subprocess.Popen([str(ctx.exe)], stdout=subprocess.DEVNULL,
+                         stderr=w, env=preload_env(ctx, "exitcode=23"))
+    os.close(w)
+    os.close(r)  # the report's writes into stderr find no reader
+    eq(p.wait(timeout=60), 0, "exit status")
+
+
+@case("many_open_streams_at_check", "many_streams")
+def _(ctx):
+    res = ctx.run(opts={"exitcode": 0})
+    eq(res.out, "check=0\n", "stdout")
+    checks = [r for r in res.reports if r["when"] == "check"]
+    need(len(checks) == 1, f"{len(checks)} check reports, want 1")
+    checks[0].expect_lost((0, 0))
+
+
+@case("halt_on_error_despite_pending_cancel", "cancel_halt")
+def _(ctx):
+    res = ctx.run(opts={"halt_on_error": 1})
+    eq(res.out, "pending output from worker\n", "stdout")
+    res.expect_rc(-signal.SIGABRT if res.rc < 0 else 128 + signal.SIGABRT)
+
+
+@case("loader_started_by_its_other_path", "stdio_thread_running")
+def _(ctx):
+    # The executable's PT_INTERP is /lib64/...; starting the loader by its
+    # other name must not turn its own blocks (the thread's DTV) into leaks.
+    loader = "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"
+    if not os.path.exists(loader):
+        raise Skip(f"no {loader}")
+    res = ctx.run(how="raw", cmd=[loader, str(ctx.exe)],
+                  env=preload_env(ctx, f"json_path={ctx.tmp}/r.json"),
+                  json=False)
+    res.expect_rc(0)
+    rep = Report(parse_docs((ctx.tmp / "r.json").read_text())[0], ctx.exe)
+    rep.expect_lost((0, 0))
+
+
+@case("debug_info_from_gnu_debuglink", "split_debug")
+def _(ctx):
+    exe = ctx.tmp / "split_debug"
+    dbg = ctx.tmp / "split_debug.debug"
+    shutil.copy(ctx.exe, exe)
+    subprocess.run(["objcopy", "--only-keep-debug", str(exe), str(dbg)],
+                   check=True)
+    subprocess.run(["objcopy", "--strip-all",
+                    f"--add-gnu-debuglink={dbg}", str(exe)], check=True)
+    res = ctx.run(exe=exe, opts={"exitcode": 0})
+    expect_record(res.exit_report(), "hidden_alloc", 17, 1, "malloc")
+
+
 @case("stdout_preserved", "stdout_preserved")
 def _(ctx):
     res = ctx.run()
