@@ -20,6 +20,7 @@
 
 struct cached {
 	UT_hash_handle hh;
+	uintptr_t ip; /* the return address looked up */
 	struct rcl_frame frame;
 };
 
@@ -156,9 +157,13 @@ static const char *pretty(const char *name)
 	return status == 0 && out ? out : name;
 }
 
+/*
+ * A return address points after the call; the frame shows the call itself
+ * (the return address minus one, as LeakSanitizer and valgrind do), so
+ * module + offset is what addr2line needs for the call's line.
+ */
 static void lookup(uintptr_t ip, struct rcl_frame *f)
 {
-	/* A return address points after the call: look up the call. */
 	Dwarf_Addr pc = ip - 1, bias = 0;
 	Dwfl_Module *m = dwfl ? dwfl_addrmodule(dwfl, pc) : NULL;
 	const char *name;
@@ -166,19 +171,19 @@ static void lookup(uintptr_t ip, struct rcl_frame *f)
 	if (m == NULL && closed_dwfl)
 		m = dwfl_addrmodule(closed_dwfl, pc);
 
-	f->ip = ip;
+	f->ip = pc;
 	f->function = NULL;
 	f->file = NULL;
 	f->line = 0;
 	f->module = "?";
-	f->offset = ip;
+	f->offset = pc;
 	if (m == NULL)
 		return;
 	name = dwfl_module_info(m, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
 	if (name)
 		f->module = name;
 	if (dwfl_module_getelf(m, &bias))
-		f->offset = ip - bias;
+		f->offset = pc - bias;
 	f->function = pretty(dwfl_module_addrname(m, pc));
 }
 
@@ -194,8 +199,9 @@ void rcl_symbolize(uintptr_t ip, struct rcl_frame *f)
 	lookup(ip, f);
 	c = rcl_meta_alloc(sizeof(*c));
 	if (c) {
+		c->ip = ip;
 		c->frame = *f;
-		HASH_ADD(hh, cache, frame.ip, sizeof(c->frame.ip), c);
+		HASH_ADD(hh, cache, ip, sizeof(c->ip), c);
 	}
 }
 

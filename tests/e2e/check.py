@@ -1678,6 +1678,26 @@ def _(ctx):
     eq(rep["leaks"][0]["stack"][0]["module"], str(exe), "frame 0 module")
 
 
+@case("frame_offset_gives_the_calls_line", "double_free")
+def _(ctx):
+    # module + offset of a frame is the call, not the return address:
+    # addr2line on it names the line of the call, also when the call ends
+    # its line (free(p); then SINK(); on the next line).
+    res = ctx.run(opts={"exitcode": 0})
+    err = res.exit_report()["errors"][0]
+    for fr, want in ((err["stack"][0], "free(p)"),
+                     (err["free_stack"][0], "free(p)"),
+                     (err["alloc_stack"][0], "malloc(")):
+        p = subprocess.run(["addr2line", "-e", fr["module"], fr["offset"]],
+                           stdout=subprocess.PIPE, text=True, check=True)
+        path, _, line = p.stdout.strip().rpartition(":")
+        src = Path(path).read_text().splitlines()[int(line) - 1]
+        need(want in src, f"{fr['function']}+{fr['offset']} is line {line}: "
+             f"{src.strip()!r}, want the line with {want}")
+        eq(int(fr["ip"], 16) & 0xfff, int(fr["offset"], 16) & 0xfff,
+           "ip and offset agree")
+
+
 @case("frame_offsets_symbolize", "leak_simple")
 def _(ctx):
     """module + offset of frame 0 fall inside make_node per nm."""
