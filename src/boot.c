@@ -149,6 +149,7 @@ static void parse_options(void)
 		rcl_out_flush(&o);
 		_exit(1);
 	}
+	rcl_options_absolute_paths(&rcl_opt);
 }
 
 /* Tells scripts/rcleak-run that the library really ran in this process. */
@@ -184,11 +185,12 @@ static void boot(void)
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
 	rcl_guard = 1;
 	resolve();
+	/* First: a bad option exits, and rcleak-run must know we were here. */
+	leave_marker();
 	parse_options();
 	dup_stderr();
 	rcl_stack_init();
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
-	leave_marker();
 	rcl_guard = 0;
 	pthread_setcancelstate(cancel_state, NULL);
 }

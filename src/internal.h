@@ -120,6 +120,8 @@ extern struct rcl_options rcl_opt;
 int rcl_options_parse(struct rcl_options *o, const char *s, char *msg,
                       size_t msglen);
 void rcl_options_defaults(struct rcl_options *o);
+/* Makes relative log_path and json_path absolute (from the cwd now). */
+void rcl_options_absolute_paths(struct rcl_options *o);
 
 /* ---- meta.c: rcleak's own memory, from mmap, never the interposed heap */
 

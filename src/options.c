@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -174,4 +175,31 @@ int rcl_options_parse(struct rcl_options *o, const char *s, char *msg,
 		s += len;
 	}
 	return 0;
+}
+
+/*
+ * Report paths are opened at exit, when the program may have changed its
+ * directory (a daemon's chdir("/")): relative ones are made absolute now,
+ * against the directory the program started in.
+ */
+void rcl_options_absolute_paths(struct rcl_options *o)
+{
+	char **paths[] = {&o->log_path, &o->json_path};
+	char cwd[4096];
+
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return;
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		char *p = *paths[i];
+		size_t clen = strlen(cwd), plen = strlen(p);
+
+		if (p[0] == 0 || p[0] == '/' ||
+		    str_used + clen + plen + 2 > sizeof(str_store))
+			continue;
+		memcpy(str_store + str_used, cwd, clen);
+		str_store[str_used + clen] = '/';
+		memcpy(str_store + str_used + clen + 1, p, plen + 1);
+		*paths[i] = str_store + str_used;
+		str_used += clen + plen + 2;
+	}
 }

@@ -1458,6 +1458,25 @@ def _(ctx):
     need(res.rc not in (0, 7), f"exit status {res.rc}")
     need("depth" in res.err, f"no message naming depth: {res.tail()}")
     need("main ran" not in res.out, "main ran")
+    # The library did run (and refused the option): exit 1, as by hand,
+    # and no claim that it was never loaded.
+    eq(res.rc, 1, "exit status")
+    need("not loaded" not in res.err, f"says not loaded: {res.tail()}")
+
+
+@case("relative_report_paths_survive_chdir", "chdir_leak")
+def _(ctx):
+    work = ctx.tmp / "work"
+    (work / "sub").mkdir(parents=True)
+    res = ctx.run(how="raw", json=False, cwd=work,
+                  cmd=[str(RUN), "--json", "rel.json", "--log", "rel.log",
+                       "--", str(ctx.exe)])
+    res.expect_rc(23)
+    need((work / "rel.json").exists() and (work / "rel.log").exists(),
+         f"reports not in the starting directory: "
+         f"{sorted(p.name for p in work.rglob('*'))}")
+    rep = Report(parse_docs((work / "rel.json").read_text())[0], ctx.exe)
+    expect_record(rep, "leak_five", 5, 1, "malloc")
 
 
 @case("rcleak_run_static_binary", "exit_status:static")
