@@ -185,8 +185,9 @@ struct rcl_block *rcl_table_find(struct rcl_shard *s, uintptr_t addr);
 struct rcl_block *rcl_table_insert(struct rcl_shard *s, uintptr_t addr);
 void rcl_table_remove(struct rcl_shard *s, struct rcl_block *b);
 void rcl_table_count(struct rcl_shard *s, int allocs, int frees);
-/* Calls fn for every block, one shard locked at a time. */
-void rcl_table_foreach(void (*fn)(struct rcl_block *b, void *arg), void *arg);
+/* Calls fn for every block, all shards locked: one consistent moment. */
+void rcl_table_foreach(void (*fn)(struct rcl_block *b, void *arg), void *arg,
+                       uint64_t *allocs, uint64_t *frees);
 void rcl_table_totals(uint64_t *allocs, uint64_t *frees);
 void rcl_table_lock_all(void);
 void rcl_table_unlock_all(void);

@@ -354,13 +354,14 @@ bool rcl_report_write(const char *when, bool halted)
 	if (!halted) {
 		take_stdio(&s);
 		rcl_quarantine_check_all();
-		rcl_table_foreach(take, &s);
+		rcl_table_foreach(take, &s, &r.allocations, &r.frees);
 		rcl_stdio_unlock();
+	} else {
+		rcl_table_totals(&r.allocations, &r.frees);
 	}
 	raise_overflows(&s);
 	group(&r, &s);
 	r.errors = rcl_errors_list(&r.nerrors);
-	rcl_table_totals(&r.allocations, &r.frees);
 	r.pid = getpid();
 	r.ppid = getppid();
 	r.exe = exe_path();

@@ -131,28 +131,38 @@ void rcl_table_count(struct rcl_shard *s, int allocs, int frees)
 	s->frees += frees;
 }
 
-void rcl_table_foreach(void (*fn)(struct rcl_block *b, void *arg), void *arg)
+/*
+ * Calls fn for every block with every shard locked, so the report sees one
+ * moment: a block freed in one shard and another allocated in a later one
+ * are never both seen live. Threads that allocate wait meanwhile. The
+ * totals of that same moment are returned.
+ */
+void rcl_table_foreach(void (*fn)(struct rcl_block *b, void *arg), void *arg,
+                       uint64_t *allocs, uint64_t *frees)
 {
 	struct rcl_block *b, *tmp;
 
+	rcl_table_lock_all();
+	*allocs = *frees = 0;
 	for (int i = 0; i < SHARDS; i++) {
-		pthread_mutex_lock(&shards[i].lock);
 		HASH_ITER(hh, shards[i].map, b, tmp) {
 			fn(b, arg);
 		}
-		pthread_mutex_unlock(&shards[i].lock);
+		*allocs += shards[i].allocs;
+		*frees += shards[i].frees;
 	}
+	rcl_table_unlock_all();
 }
 
 void rcl_table_totals(uint64_t *allocs, uint64_t *frees)
 {
+	rcl_table_lock_all();
 	*allocs = *frees = 0;
 	for (int i = 0; i < SHARDS; i++) {
-		pthread_mutex_lock(&shards[i].lock);
 		*allocs += shards[i].allocs;
 		*frees += shards[i].frees;
-		pthread_mutex_unlock(&shards[i].lock);
 	}
+	rcl_table_unlock_all();
 }
 
 /*

@@ -1464,6 +1464,19 @@ def _(ctx):
     need("not loaded" not in res.err, f"says not loaded: {res.tail()}")
 
 
+@case("exit_report_is_one_moment", "churn_at_exit", timeout=120)
+def _(ctx):
+    for _ in range(3):
+        res = ctx.run(opts={"exitcode": 0})
+        rep = res.exit_report()
+        rep.expect_no_errors()
+        listed = sum(x["blocks"] for x in rep["leaks"])
+        live = rep["summary"]["allocations"] - rep["summary"]["frees"]
+        eq(listed, live, "blocks listed vs allocations - frees")
+        lost = rep["summary"]["definitely_lost"]["blocks"]
+        need(lost <= 2, f"{lost} blocks lost, at most 2 are held")
+
+
 @case("relative_report_paths_survive_chdir", "chdir_leak")
 def _(ctx):
     work = ctx.tmp / "work"

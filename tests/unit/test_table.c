@@ -16,6 +16,8 @@ static void count_live(struct rcl_block *b, void *arg)
 		++*(long *)arg;
 }
 
+static uint64_t allocs, frees;
+
 static void insert_find_remove(void)
 {
 	const uintptr_t base = 0x10000000;
@@ -32,7 +34,7 @@ static void insert_find_remove(void)
 		b->state = RCL_LIVE;
 		rcl_table_unlock(s);
 	}
-	rcl_table_foreach(count_live, &live);
+	rcl_table_foreach(count_live, &live, &allocs, &frees);
 	CHECK_EQ(live, 100000);
 	for (uintptr_t i = 0; i < 100000; i += 2) {
 		struct rcl_shard *s = rcl_table_shard(base + i * 32);
@@ -47,7 +49,7 @@ static void insert_find_remove(void)
 		rcl_table_unlock(s);
 	}
 	live = 0;
-	rcl_table_foreach(count_live, &live);
+	rcl_table_foreach(count_live, &live, &allocs, &frees);
 	CHECK_EQ(live, 50000);
 }
 
@@ -72,7 +74,7 @@ static void remove_one(struct rcl_block *b, void *arg)
 
 static void forget_fake_blocks(void)
 {
-	rcl_table_foreach(remove_one, NULL);
+	rcl_table_foreach(remove_one, NULL, &allocs, &frees);
 }
 
 TEST_MAIN("table", TEST(insert_find_remove),
