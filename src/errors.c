@@ -8,7 +8,7 @@
 
 #include "internal.h"
 
-#define ERRORS_MAX 100000 /* kept; later ones are only counted */
+#define ERRORS_MAX 10000 /* kept; later ones are only counted */
 
 static pthread_mutex_t err_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct rcl_error *err_head, *err_tail;

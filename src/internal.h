@@ -273,6 +273,12 @@ struct rcl_total {
 	uint64_t bytes, blocks;
 };
 
+struct rcl_error_group {
+	const struct rcl_error *first;
+	size_t count;
+	size_t order; /* index of the first occurrence */
+};
+
 /* One report: what both writers print. */
 struct rcl_report {
 	const char *when; /* "exit", "check" */
@@ -284,6 +290,9 @@ struct rcl_report {
 	size_t nlosses;
 	struct rcl_error *errors;
 	size_t nerrors;
+	/* The errors once per (kind, stacks), in order of first occurrence. */
+	struct rcl_error_group *groups;
+	size_t ngroups;
 	bool incomplete; /* rcleak ran out of its own memory */
 	bool halted;
 };

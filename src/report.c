@@ -181,6 +181,73 @@ static void group(struct rcl_report *r, struct snapshot *s)
 	qsort(r->losses, r->nlosses, sizeof(*r->losses), by_bytes);
 }
 
+struct indexed_error {
+	const struct rcl_error *e;
+	size_t index; /* order of occurrence */
+};
+
+static bool same_place(const struct rcl_error *p, const struct rcl_error *q)
+{
+	return p->kind == q->kind && p->stack == q->stack &&
+	       p->alloc_stack == q->alloc_stack &&
+	       p->free_stack == q->free_stack;
+}
+
+static int by_error_key(const void *a, const void *b)
+{
+	const struct indexed_error *x = a, *y = b;
+	const struct rcl_error *p = x->e, *q = y->e;
+
+	if (p->kind != q->kind)
+		return p->kind - q->kind;
+	if (p->stack != q->stack)
+		return p->stack < q->stack ? -1 : 1;
+	if (p->alloc_stack != q->alloc_stack)
+		return p->alloc_stack < q->alloc_stack ? -1 : 1;
+	if (p->free_stack != q->free_stack)
+		return p->free_stack < q->free_stack ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static int by_order(const void *a, const void *b)
+{
+	const struct rcl_error_group *x = a, *y = b;
+
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/*
+ * The same error at the same place, in a loop, is printed once with a
+ * count (as valgrind does); the JSON still lists every occurrence.
+ */
+static void group_errors(struct rcl_report *r)
+{
+	const struct rcl_error *e = r->errors;
+	struct indexed_error *v;
+	size_t n = 0;
+
+	r->ngroups = 0;
+	r->groups = NULL;
+	if (r->nerrors == 0)
+		return;
+	v = rcl_meta_alloc(r->nerrors * sizeof(*v));
+	r->groups = rcl_meta_alloc(r->nerrors * sizeof(*r->groups));
+	if (v == NULL || r->groups == NULL)
+		goto out;
+	for (size_t i = 0; i < r->nerrors && e; i++, e = e->next)
+		v[n++] = (struct indexed_error){e, i};
+	qsort(v, n, sizeof(*v), by_error_key);
+	for (size_t i = 0, j; i < n; i = j) {
+		for (j = i + 1; j < n && same_place(v[i].e, v[j].e); j++)
+			;
+		r->groups[r->ngroups++] = (struct rcl_error_group){
+		    .first = v[i].e, .count = j - i, .order = v[i].index};
+	}
+	qsort(r->groups, r->ngroups, sizeof(*r->groups), by_order);
+out:
+	rcl_meta_free(v, r->nerrors * sizeof(*v));
+}
+
 static void raise_overflows(const struct snapshot *s)
 {
 	for (size_t i = 0; i < s->n; i++) {
@@ -362,6 +429,7 @@ bool rcl_report_write(const char *when, bool halted)
 	raise_overflows(&s);
 	group(&r, &s);
 	r.errors = rcl_errors_list(&r.nerrors);
+	group_errors(&r);
 	r.pid = getpid();
 	r.ppid = getppid();
 	r.exe = exe_path();
@@ -371,6 +439,7 @@ bool rcl_report_write(const char *when, bool halted)
 	rcl_symbolize_end();
 	found = found_problems(&r);
 	rcl_meta_free(r.losses, (s.n ? s.n : 1) * sizeof(*r.losses));
+	rcl_meta_free(r.groups, r.nerrors * sizeof(*r.groups));
 	rcl_meta_free(s.v, s.cap * sizeof(*s.v));
 	rcl_meta_free(s.stdio, s.stdio_cap * sizeof(*s.stdio));
 	pthread_mutex_unlock(&report_lock);

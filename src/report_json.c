@@ -73,6 +73,9 @@ static void summary(struct rcl_out *o, const struct rcl_report *r)
 		      &r->total[k]);
 	rcl_out_str(o, "    \"errors\": ");
 	rcl_out_u64(o, r->nerrors);
+	/* Past the first 100,000 (errors.c), errors are only counted. */
+	rcl_out_str(o, ",\n    \"errors_not_kept\": ");
+	rcl_out_u64(o, rcl_errors_dropped());
 	rcl_out_str(o, ",\n    \"allocations\": ");
 	rcl_out_u64(o, r->allocations);
 	rcl_out_str(o, ",\n    \"frees\": ");

@@ -163,10 +163,17 @@ static void error_head(struct rcl_out *o, const struct rcl_report *r,
 
 static void errors(struct rcl_out *o, const struct rcl_report *r)
 {
-	const struct rcl_error *e = r->errors;
+	for (size_t i = 0; i < r->ngroups; i++) {
+		const struct rcl_error *e = r->groups[i].first;
 
-	for (size_t i = 0; i < r->nerrors && e; i++, e = e->next) {
 		error_head(o, r, e);
+		if (r->groups[i].count > 1) {
+			prefix(o, r);
+			rcl_out_str(o, " (");
+			rcl_out_grouped(o, r->groups[i].count);
+			rcl_out_str(o, " times at this place; the first is "
+			               "shown)\n");
+		}
 		if (e->stack)
 			frames(o, r, e->stack);
 		else if (e->kind == RCL_WRITE_AFTER_FREE ||
@@ -229,6 +236,11 @@ void rcl_text_write(struct rcl_out *o, const struct rcl_report *r)
 	rcl_out_str(o, "ERROR SUMMARY: ");
 	rcl_out_grouped(o, r->nerrors);
 	rcl_out_str(o, r->nerrors == 1 ? " error" : " errors");
+	if (r->ngroups < r->nerrors) {
+		rcl_out_str(o, " from ");
+		rcl_out_grouped(o, r->ngroups);
+		rcl_out_str(o, " places");
+	}
 	if (rcl_errors_dropped()) {
 		rcl_out_str(o, " (and ");
 		rcl_out_grouped(o, rcl_errors_dropped());

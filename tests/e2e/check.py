@@ -1435,6 +1435,13 @@ def _(ctx):
     need("LEAK SUMMARY" in res.err, f"no report: {res.tail()}")
 
 
+@case("rcleak_run_flag_equals_value", "deep_stack")
+def _(ctx):
+    res = ctx.run(how="run", runner_flags=["--depth=2", "--exitcode=9"])
+    res.expect_rc(9)
+    eq(len(res.exit_report().record("leaf")["stack"]), 2, "stack depth")
+
+
 @case("rcleak_run_flags", "deep_stack")
 def _(ctx):
     res = ctx.run(how="run", runner_flags=["--depth", "2", "--exitcode", "9",
@@ -1475,6 +1482,18 @@ def _(ctx):
         eq(listed, live, "blocks listed vs allocations - frees")
         lost = rep["summary"]["definitely_lost"]["blocks"]
         need(lost <= 2, f"{lost} blocks lost, at most 2 are held")
+
+
+@case("errors_past_the_cap_are_counted", "many_errors", timeout=120)
+def _(ctx):
+    res = ctx.run(opts={"depth": 2}, timeout=120)
+    res.expect_rc(23)
+    rep = res.exit_report()
+    eq(rep["summary"]["errors"], 10000, "summary.errors")
+    eq(len(rep["errors"]), 10000, "errors listed")
+    eq(rep["summary"].get("errors_not_kept"), 5, "summary.errors_not_kept")
+    eq(res.err.count("ERROR: invalid_free"), 1, "text lines per place")
+    need("10,000 times" in res.err, f"no count in the text: {res.tail()}")
 
 
 @case("relative_report_paths_survive_chdir", "chdir_leak")
