@@ -314,6 +314,7 @@ void rcl_heap_release(struct rcl_block *b)
 	bool damaged = false;
 	void *p = (void *)b->addr;
 
+	RCL_ASSERT(b->state == RCL_FREED);
 	if (!(b->flags & RCL_DAMAGED) && !rcl_heap_poison_ok(b, &offset)) {
 		copy = *b;
 		damaged = true;

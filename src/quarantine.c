@@ -28,6 +28,7 @@ void rcl_quarantine_push(struct rcl_block *b)
 	struct rcl_block *evicted[EVICT_BATCH];
 	int n;
 
+	RCL_ASSERT(b->state == RCL_FREED);
 	b->qnext = NULL;
 	pthread_mutex_lock(&q_lock);
 	if (q_tail)
