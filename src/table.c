@@ -82,26 +82,11 @@ static struct rcl_block *new_record(struct rcl_shard *s)
 	return s->slab_cur++;
 }
 
-/*
- * Caller holds the shard lock and fills in everything but the address.
- * An address already present means its block was released behind rcleak's
- * back (a library calling the allocator's own free directly): the stale
- * record is reused rather than shadowed by a duplicate key. A quarantined
- * record stays where it is, linked in the quarantine.
- */
+/* Caller holds the shard lock and fills in everything but the address. */
 struct rcl_block *rcl_table_insert(struct rcl_shard *s, uintptr_t addr)
 {
-	struct rcl_block *b = rcl_table_find(s, addr);
+	struct rcl_block *b = new_record(s);
 
-	if (RCL_UNLIKELY(b != NULL && b->state != RCL_FREED)) {
-		UT_hash_handle hh = b->hh;
-
-		memset(b, 0, sizeof(*b));
-		b->hh = hh;
-		b->addr = addr;
-		return b;
-	}
-	b = new_record(s);
 	if (b == NULL)
 		return NULL;
 	memset(b, 0, sizeof(*b));
