@@ -129,19 +129,38 @@ void rcl_symbolize_begin(void)
 	    RTLD_DEFAULT, "__cxa_demangle");
 }
 
+/* Names made for this report; freed with the cache at the end. */
+struct name_copy {
+	struct name_copy *next;
+	size_t size; /* of the whole allocation */
+	char name[];
+};
+static struct name_copy *copies;
+
+static const char *copy_name(const char *name, size_t len)
+{
+	size_t size = sizeof(struct name_copy) + len + 1;
+	struct name_copy *c = rcl_meta_alloc(size);
+
+	if (c == NULL)
+		return NULL;
+	c->size = size;
+	memcpy(c->name, name, len);
+	c->next = copies;
+	copies = c;
+	return c->name;
+}
+
 /* "memcpy@@GLIBC_2.14" -> "memcpy": symbol versions are noise here. */
 static const char *unversioned(const char *name)
 {
 	const char *at = name ? strchr(name, '@') : NULL;
-	char *copy;
+	const char *copy;
 
 	if (at == NULL || at == name)
 		return name;
-	copy = rcl_meta_alloc((size_t)(at - name) + 1);
-	if (copy == NULL)
-		return name;
-	memcpy(copy, name, (size_t)(at - name));
-	return copy;
+	copy = copy_name(name, (size_t)(at - name));
+	return copy ? copy : name;
 }
 
 static const char *pretty(const char *name)
@@ -154,7 +173,13 @@ static const char *pretty(const char *name)
 	    name[1] != 'Z')
 		return name;
 	out = demangle(name, NULL, NULL, &status);
-	return status == 0 && out ? out : name;
+	if (status == 0 && out) {
+		const char *copy = copy_name(out, strlen(out));
+
+		free(out); /* the demangler's malloc, made under the guard */
+		return copy ? copy : name;
+	}
+	return name;
 }
 
 /*
@@ -216,6 +241,12 @@ void rcl_symbolize_end(void)
 	HASH_ITER(hh, cache, c, tmp) {
 		HASH_DEL(cache, c);
 		rcl_meta_free(c, sizeof(*c));
+	}
+	while (copies) {
+		struct name_copy *next = copies->next;
+
+		rcl_meta_free(copies, copies->size);
+		copies = next;
 	}
 	if (dwfl)
 		dwfl_end(dwfl);
