@@ -107,11 +107,19 @@ size_t rcl_stdio_blocks(uintptr_t *out, size_t max);
 
 /* ---- options.c ---- */
 
+#define RCL_LIST_MAX 16
+struct rcl_list {
+	const char *v[RCL_LIST_MAX];
+	int n;
+};
+
 struct rcl_options {
 #define X(type, name, def, lo, hi, help) RCL_OPT_##type name;
 #define RCL_OPT_INT                      long
 #define RCL_OPT_BOOL                     long
 #define RCL_OPT_STR                      char *
+#define RCL_OPT_KINDS                    unsigned /* bit 1 << rcl_leak_kind */
+#define RCL_OPT_LIST                     struct rcl_list
 #include "options.def"
 #undef X
 };
@@ -306,6 +314,11 @@ const char *rcl_leak_kind_name(enum rcl_leak_kind kind);
 
 /* ---- symbolize.c ---- */
 
+/*
+ * One frame as printed. A return address whose call was inlined gives
+ * several: the inlined functions first (inlined = true), each with the
+ * file:line inside it, then the function that really holds the code.
+ */
 struct rcl_frame {
 	uintptr_t ip;
 	const char *function; /* NULL when unknown */
@@ -313,10 +326,12 @@ struct rcl_frame {
 	int line;             /* 0 when unknown */
 	const char *module;   /* never NULL: "?" when unknown */
 	uintptr_t offset;     /* ip relative to the module's load address */
+	bool inlined;         /* inlined into the frame that follows */
 };
 
 void rcl_symbolize_begin(void);
-void rcl_symbolize(uintptr_t ip, struct rcl_frame *f);
+/* The frames of one return address (at least 1), valid until _end. */
+size_t rcl_symbolize(uintptr_t ip, const struct rcl_frame **frames);
 void rcl_symbolize_end(void);
 
 /* ---- modules.c: modules unloaded with dlclose ---- */

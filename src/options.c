@@ -15,7 +15,7 @@ struct rcl_options rcl_opt;
 static char str_store[8192];
 static size_t str_used;
 
-enum type { INT, BOOL, STR };
+enum type { INT, BOOL, STR, KINDS, LIST };
 
 struct spec {
 	const char *name;
@@ -31,17 +31,62 @@ static const struct spec specs[] = {
 #undef X
 };
 
+static const char *const kind_words[] = {"definite", "indirect", "possible",
+                                         "reachable"};
+
+/* "definite,indirect" -> a bit per kind; false on an unknown word. */
+static bool parse_kinds(const char *s, size_t n, unsigned *out)
+{
+	unsigned kinds = 0;
+	size_t i = 0;
+
+	while (i < n) {
+		size_t len = 0;
+		bool known = false;
+
+		while (i + len < n && s[i + len] != ',')
+			len++;
+		for (unsigned k = 0; k < 4; k++)
+			if (strlen(kind_words[k]) == len &&
+			    memcmp(kind_words[k], s + i, len) == 0) {
+				kinds |= 1u << k;
+				known = true;
+			}
+		if (len == 3 && memcmp(s + i, "all", 3) == 0)
+			kinds = 15, known = true;
+		else if (len == 4 && memcmp(s + i, "none", 4) == 0)
+			known = true;
+		if (!known)
+			return false;
+		i += len + 1;
+	}
+	*out = kinds;
+	return true;
+}
+
+static unsigned default_kinds(const char *s)
+{
+	unsigned kinds = 0;
+
+	parse_kinds(s, strlen(s), &kinds);
+	return kinds;
+}
+
 void rcl_options_defaults(struct rcl_options *o)
 {
 #define INT(def)                      (def)
 #define BOOL(def)                     (def)
 #define STR(def)                      ((char *)(def))
+#define KINDS(def)                    default_kinds(def)
+#define LIST(def)                     (struct rcl_list){{0}, 0}
 #define X(t, name, def, lo, hi, help) o->name = t(def);
 #include "options.def"
 #undef X
 #undef INT
 #undef BOOL
 #undef STR
+#undef KINDS
+#undef LIST
 }
 
 /* Appends s to the message buffer, always NUL-terminated. */
@@ -85,6 +130,17 @@ static bool parse_long(const char *s, size_t n, long *out)
 	return true;
 }
 
+/* "key=value" of a rejected value, to start the message with. */
+static void bad_value(char *msg, size_t msglen, size_t *at, const char *key,
+                      const char *val, size_t vlen)
+{
+	say(msg, msglen, at, key);
+	say(msg, msglen, at, "=");
+	for (size_t j = 0; j < vlen && *at + 1 < msglen; j++)
+		msg[(*at)++] = val[j];
+	msg[*at] = 0;
+}
+
 static int set_one(struct rcl_options *o, const char *key, size_t klen,
                    const char *val, size_t vlen, char *msg, size_t msglen)
 {
@@ -97,24 +153,41 @@ static int set_one(struct rcl_options *o, const char *key, size_t klen,
 
 		if (strlen(sp->name) != klen || memcmp(sp->name, key, klen))
 			continue;
-		if (sp->type == STR) {
+		if (sp->type == STR || sp->type == LIST) {
+			struct rcl_list *list = (struct rcl_list *)field;
+
 			if (str_used + vlen + 1 > sizeof(str_store)) {
 				say(msg, msglen, &at, sp->name);
 				say(msg, msglen, &at, ": value too long");
 				return -EINVAL;
 			}
+			if (sp->type == LIST && list->n == RCL_LIST_MAX) {
+				say(msg, msglen, &at, sp->name);
+				say(msg, msglen, &at, ": given more than ");
+				say_num(msg, msglen, &at, RCL_LIST_MAX);
+				say(msg, msglen, &at, " times");
+				return -EINVAL;
+			}
 			memcpy(str_store + str_used, val, vlen);
 			str_store[str_used + vlen] = 0;
-			*(char **)field = str_store + str_used;
+			if (sp->type == LIST)
+				list->v[list->n++] = str_store + str_used;
+			else
+				*(char **)field = str_store + str_used;
 			str_used += vlen + 1;
 			return 0;
 		}
+		if (sp->type == KINDS) {
+			if (parse_kinds(val, vlen, (unsigned *)field))
+				return 0;
+			bad_value(msg, msglen, &at, sp->name, val, vlen);
+			say(msg, msglen, &at,
+			    ": allowed is a comma list of definite, indirect, "
+			    "possible, reachable, or all or none");
+			return -EINVAL;
+		}
 		if (!parse_long(val, vlen, &v) || v < sp->lo || v > sp->hi) {
-			say(msg, msglen, &at, sp->name);
-			say(msg, msglen, &at, "=");
-			for (size_t j = 0; j < vlen && at + 1 < msglen; j++)
-				msg[at++] = val[j];
-			msg[at] = 0;
+			bad_value(msg, msglen, &at, sp->name, val, vlen);
 			if (sp->type == BOOL) {
 				say(msg, msglen, &at,
 				    ": allowed values are 0 "

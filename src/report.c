@@ -374,10 +374,13 @@ static void emit(const struct rcl_report *r)
 	rcl_meta_free(o, sizeof(*o));
 }
 
+/* Errors, or blocks of a kind in option fail_on. */
 static bool found_problems(const struct rcl_report *r)
 {
-	return r->total[RCL_DEFINITE].blocks || r->total[RCL_INDIRECT].blocks ||
-	       r->nerrors;
+	for (int k = RCL_DEFINITE; k <= RCL_REACHABLE; k++)
+		if ((rcl_opt.fail_on >> k & 1) && r->total[k].blocks)
+			return true;
+	return r->nerrors > 0;
 }
 
 void rcl_report_lock(void)

@@ -18,37 +18,45 @@ static void hex_str(struct rcl_out *o, uint64_t v)
 	rcl_out_chr(o, '"');
 }
 
+static void frame(struct rcl_out *o, const struct rcl_frame *f, bool first)
+{
+	rcl_out_str(o, first ? "\n        {" : ",\n        {");
+	key(o, "ip");
+	hex_str(o, f->ip);
+	rcl_out_str(o, ", ");
+	key(o, "function");
+	rcl_out_json_str(o, f->function);
+	rcl_out_str(o, ", ");
+	key(o, "file");
+	rcl_out_json_str(o, f->file);
+	rcl_out_str(o, ", ");
+	key(o, "line");
+	if (f->file)
+		rcl_out_u64(o, (uint64_t)f->line);
+	else
+		rcl_out_str(o, "null");
+	rcl_out_str(o, ", ");
+	key(o, "module");
+	rcl_out_json_str(o, f->module);
+	rcl_out_str(o, ", ");
+	key(o, "offset");
+	hex_str(o, f->offset);
+	if (f->inlined)
+		rcl_out_str(o, ", \"inlined\": true");
+	rcl_out_chr(o, '}');
+}
+
 static void stack(struct rcl_out *o, rcl_stack_id id)
 {
 	const struct rcl_stack *st = rcl_depot_get(id);
 
 	rcl_out_chr(o, '[');
-	for (uint32_t i = 0; i < st->depth; i++) {
-		struct rcl_frame f;
+	for (uint32_t i = 0, shown = 0; i < st->depth; i++) {
+		const struct rcl_frame *fr;
+		size_t n = rcl_symbolize(st->ips[i], &fr);
 
-		rcl_symbolize(st->ips[i], &f);
-		rcl_out_str(o, i ? ",\n        {" : "\n        {");
-		key(o, "ip");
-		hex_str(o, f.ip);
-		rcl_out_str(o, ", ");
-		key(o, "function");
-		rcl_out_json_str(o, f.function);
-		rcl_out_str(o, ", ");
-		key(o, "file");
-		rcl_out_json_str(o, f.file);
-		rcl_out_str(o, ", ");
-		key(o, "line");
-		if (f.file)
-			rcl_out_u64(o, (uint64_t)f.line);
-		else
-			rcl_out_str(o, "null");
-		rcl_out_str(o, ", ");
-		key(o, "module");
-		rcl_out_json_str(o, f.module);
-		rcl_out_str(o, ", ");
-		key(o, "offset");
-		hex_str(o, f.offset);
-		rcl_out_chr(o, '}');
+		for (size_t j = 0; j < n; j++)
+			frame(o, &fr[j], shown++ == 0);
 	}
 	rcl_out_chr(o, ']');
 }

@@ -20,6 +20,30 @@ static void line(struct rcl_out *o, const struct rcl_report *r,
 	rcl_out_chr(o, '\n');
 }
 
+/* "#3 0x4011d6 in parse src/parse.c:42 (/usr/bin/app+0x11d6)" */
+static void frame(struct rcl_out *o, const struct rcl_report *r,
+                  uint32_t index, const struct rcl_frame *f)
+{
+	prefix(o, r);
+	rcl_out_str(o, "   #");
+	rcl_out_u64(o, index);
+	rcl_out_chr(o, ' ');
+	rcl_out_hex(o, f->ip);
+	rcl_out_str(o, " in ");
+	rcl_out_str(o, f->function ? f->function : "??");
+	if (f->file) {
+		rcl_out_chr(o, ' ');
+		rcl_out_str(o, f->file);
+		rcl_out_chr(o, ':');
+		rcl_out_u64(o, (uint64_t)f->line);
+	}
+	rcl_out_str(o, " (");
+	rcl_out_str(o, f->module);
+	rcl_out_chr(o, '+');
+	rcl_out_hex(o, f->offset);
+	rcl_out_str(o, f->inlined ? ", inlined)\n" : ")\n");
+}
+
 static void frames(struct rcl_out *o, const struct rcl_report *r,
                    rcl_stack_id id)
 {
@@ -29,28 +53,12 @@ static void frames(struct rcl_out *o, const struct rcl_report *r,
 		line(o, r, "   (no stack recorded)");
 		return;
 	}
-	for (uint32_t i = 0; i < st->depth; i++) {
-		struct rcl_frame f;
+	for (uint32_t i = 0, shown = 0; i < st->depth; i++) {
+		const struct rcl_frame *fr;
+		size_t n = rcl_symbolize(st->ips[i], &fr);
 
-		rcl_symbolize(st->ips[i], &f);
-		prefix(o, r);
-		rcl_out_str(o, "   #");
-		rcl_out_u64(o, i);
-		rcl_out_chr(o, ' ');
-		rcl_out_hex(o, f.ip);
-		rcl_out_str(o, " in ");
-		rcl_out_str(o, f.function ? f.function : "??");
-		if (f.file) {
-			rcl_out_chr(o, ' ');
-			rcl_out_str(o, f.file);
-			rcl_out_chr(o, ':');
-			rcl_out_u64(o, (uint64_t)f.line);
-		}
-		rcl_out_str(o, " (");
-		rcl_out_str(o, f.module);
-		rcl_out_chr(o, '+');
-		rcl_out_hex(o, f.offset);
-		rcl_out_str(o, ")\n");
+		for (size_t j = 0; j < n; j++)
+			frame(o, r, shown++, &fr[j]);
 	}
 }
 
@@ -75,10 +83,10 @@ static void call(struct rcl_out *o, enum rcl_alloc_kind kind, bool sized,
 	}
 }
 
+/* The kinds in option show get their records printed one by one. */
 static bool listed(enum rcl_leak_kind kind)
 {
-	return kind == RCL_DEFINITE || kind == RCL_INDIRECT ||
-	       kind == RCL_POSSIBLE;
+	return kind != RCL_SUPPRESSED && (rcl_opt.show >> kind & 1);
 }
 
 static void losses(struct rcl_out *o, const struct rcl_report *r)

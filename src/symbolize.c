@@ -21,7 +21,8 @@
 struct cached {
 	UT_hash_handle hh;
 	uintptr_t ip; /* the return address looked up */
-	struct rcl_frame frame;
+	size_t n;
+	struct rcl_frame frames[];
 };
 
 /*
@@ -197,6 +198,7 @@ static void lookup(uintptr_t ip, struct rcl_frame *f)
 		m = dwfl_addrmodule(closed_dwfl, pc);
 
 	f->ip = pc;
+	f->inlined = false;
 	f->function = NULL;
 	f->file = NULL;
 	f->line = 0;
@@ -212,22 +214,33 @@ static void lookup(uintptr_t ip, struct rcl_frame *f)
 	f->function = pretty(dwfl_module_addrname(m, pc));
 }
 
-void rcl_symbolize(uintptr_t ip, struct rcl_frame *f)
+static size_t cached_size(size_t n)
 {
+	return sizeof(struct cached) + n * sizeof(struct rcl_frame);
+}
+
+size_t rcl_symbolize(uintptr_t ip, const struct rcl_frame **frames)
+{
+	static struct rcl_frame unknown; /* when out of memory */
 	struct cached *c;
+	struct rcl_frame f;
 
 	HASH_FIND(hh, cache, &ip, sizeof(ip), c);
-	if (c) {
-		*f = c->frame;
-		return;
-	}
-	lookup(ip, f);
-	c = rcl_meta_alloc(sizeof(*c));
-	if (c) {
+	if (c == NULL) {
+		lookup(ip, &f);
+		c = rcl_meta_alloc(cached_size(1));
+		if (c == NULL) {
+			unknown = f;
+			*frames = &unknown;
+			return 1;
+		}
 		c->ip = ip;
-		c->frame = *f;
+		c->n = 1;
+		c->frames[0] = f;
 		HASH_ADD(hh, cache, ip, sizeof(c->ip), c);
 	}
+	*frames = c->frames;
+	return c->n;
 }
 
 /*
@@ -240,7 +253,7 @@ void rcl_symbolize_end(void)
 
 	HASH_ITER(hh, cache, c, tmp) {
 		HASH_DEL(cache, c);
-		rcl_meta_free(c, sizeof(*c));
+		rcl_meta_free(c, cached_size(c->n));
 	}
 	while (copies) {
 		struct name_copy *next = copies->next;
