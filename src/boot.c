@@ -190,6 +190,7 @@ static void boot(void)
 	parse_options();
 	dup_stderr();
 	rcl_stack_init();
+	rcl_threads_init();
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 	rcl_guard = 0;
 	pthread_setcancelstate(cancel_state, NULL);
@@ -227,6 +228,7 @@ static void fork_prepare(void)
 {
 	rcl_stdio_lock();
 	rcl_report_lock();
+	rcl_mmaps_lock();
 	rcl_errors_lock();
 	rcl_quarantine_lock();
 	rcl_table_lock_all();
@@ -241,6 +243,7 @@ static void unlock_after_fork(void)
 	rcl_table_unlock_all();
 	rcl_quarantine_unlock();
 	rcl_errors_unlock();
+	rcl_mmaps_unlock();
 	rcl_report_unlock();
 }
 
@@ -253,6 +256,7 @@ static void fork_parent(void)
 static void fork_child(void)
 {
 	unlock_after_fork();
+	rcl_threads_after_fork();
 	rcl_stdio_reset_in_child();
 }
 

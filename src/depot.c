@@ -31,7 +31,7 @@ static pthread_once_t region_once = PTHREAD_ONCE_INIT;
 
 static void reserve(void)
 {
-	void *p = mmap(NULL, REGION_BYTES, PROT_READ | PROT_WRITE,
+	void *p = rcl_sys_mmap(NULL, REGION_BYTES, PROT_READ | PROT_WRITE,
 	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
 	if (p == MAP_FAILED)

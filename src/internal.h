@@ -196,6 +196,8 @@ void rcl_table_count(struct rcl_shard *s, int allocs, int frees);
 /* Calls fn for every block, all shards locked: one consistent moment. */
 void rcl_table_foreach(void (*fn)(struct rcl_block *b, void *arg), void *arg,
                        uint64_t *allocs, uint64_t *frees);
+void rcl_table_visit(void (*fn)(struct rcl_block *b, void *arg), void *arg,
+                     uint64_t *allocs, uint64_t *frees);
 void rcl_table_totals(uint64_t *allocs, uint64_t *frees);
 void rcl_table_lock_all(void);
 void rcl_table_unlock_all(void);
@@ -301,6 +303,7 @@ struct rcl_report {
 	/* The errors once per (kind, stacks), in order of first occurrence. */
 	struct rcl_error_group *groups;
 	size_t ngroups;
+	size_t threads_not_stopped; /* scanned while they ran */
 	bool incomplete; /* rcleak ran out of its own memory */
 	bool halted;
 };
@@ -311,6 +314,89 @@ bool rcl_report_busy(void); /* this thread is writing a report */
 void rcl_report_lock(void);
 void rcl_report_unlock(void);
 const char *rcl_leak_kind_name(enum rcl_leak_kind kind);
+
+/* ---- mmaps.c: mappings the program made itself ---- */
+
+struct rcl_range {
+	uintptr_t lo, hi;
+};
+
+/* System calls without libc's names, which rcleak interposes. */
+void *rcl_sys_mmap(void *addr, size_t len, int prot, int flags, int fd,
+                   long off);
+int rcl_sys_munmap(void *addr, size_t len);
+void *rcl_mmaps_map(void *addr, size_t len, int prot, int flags, int fd,
+                    long off);
+int rcl_mmaps_unmap(void *addr, size_t len);
+void *rcl_mmaps_remap(void *old, size_t old_len, size_t len, int flags,
+                      void *new_addr);
+struct rcl_range *rcl_mmaps_copy(size_t *n);
+void rcl_mmaps_lock(void);
+void rcl_mmaps_unlock(void);
+
+/* ---- threads.c: the program's threads, stopped for the leak check ---- */
+
+struct rcl_thread {
+	struct rcl_thread *next;
+	int tid;
+	bool alive;             /* started, and not yet exited */
+	bool stopped;           /* by the current rcl_threads_stop */
+	unsigned stopped_gen;   /* written by the stop handler */
+	uintptr_t tp;           /* pthread_self(): static TLS lies below */
+	uintptr_t stack_lo;     /* 0, 0 for the main thread: see the maps */
+	uintptr_t stack_hi;
+	uintptr_t sp;           /* where it was stopped */
+	uintptr_t regs[23 + 32]; /* general registers, then xmm0-15 */
+};
+
+void rcl_threads_init(void);
+int rcl_threads_create(pthread_t *thread, const pthread_attr_t *attr,
+                       void *(*fn)(void *), void *arg);
+void rcl_threads_after_fork(void);
+/* Returns how many threads could not be stopped. */
+size_t rcl_threads_stop(void);
+void rcl_threads_resume(size_t missed);
+const struct rcl_thread *rcl_threads_list(void);
+
+/* ---- roots_linux.c: where the leak check looks for pointers ---- */
+
+struct rcl_scan;
+void rcl_roots_prepare(void);
+void rcl_roots_scan(struct rcl_scan *s, uintptr_t self_sp,
+                    const uintptr_t *self_regs, size_t nregs);
+void rcl_roots_release(void);
+
+/* ---- scan.c: reachability of the live blocks ---- */
+
+/* A live block as the report sees it, in one consistent snapshot. */
+struct rcl_snap {
+	uintptr_t addr;
+	size_t size;
+	rcl_stack_id stack;
+	uint8_t alloc_kind; /* enum rcl_alloc_kind */
+	uint8_t kind;       /* enum rcl_leak_kind: the verdict */
+	uint8_t mark;       /* scan.c's working state */
+	bool root;          /* reachable by rule: ignored, loader, stdio */
+	bool overflow;      /* its canary was found damaged */
+	size_t overflow_at;
+};
+
+struct rcl_scan {
+	struct rcl_snap *v; /* sorted by address */
+	size_t n;
+	uintptr_t lo, hi; /* no block outside [lo, hi) */
+	uint32_t *stack;  /* room for 2 * n + 1 indexes */
+	size_t top;
+};
+
+void rcl_scan_sort(struct rcl_snap *v, size_t n); /* by address */
+void rcl_scan_init(struct rcl_scan *s, struct rcl_snap *v, size_t n,
+                   uint32_t *stack);
+void rcl_scan_root_range(struct rcl_scan *s, uintptr_t lo, uintptr_t hi);
+void rcl_scan_root_words(struct rcl_scan *s, const uintptr_t *w, size_t n);
+void rcl_scan_root_block(struct rcl_scan *s, size_t i);
+/* Classifies what the roots did not reach; sets every block's kind. */
+void rcl_scan_finish(struct rcl_scan *s);
 
 /* ---- symbolize.c ---- */
 

@@ -6,7 +6,10 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <malloc.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -392,4 +395,44 @@ void _ZdaPvSt11align_val_tRKSt9nothrow_t(void *p, size_t align, NT nt)
 	(void)align;
 	(void)nt;
 	cxx_delete(p, RCL_DELETE_ARRAY);
+}
+
+/* ---- what the leak check needs to know: threads and mappings ---- */
+
+RCLEAK_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
+                                 void *(*fn)(void *), void *arg)
+{
+	return rcl_threads_create(thread, attr, fn, arg);
+}
+
+RCLEAK_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
+                         off_t off)
+{
+	return rcl_mmaps_map(addr, len, prot, flags, fd, off);
+}
+
+RCLEAK_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags,
+                           int fd, off_t off)
+{
+	return rcl_mmaps_map(addr, len, prot, flags, fd, off);
+}
+
+RCLEAK_EXPORT int munmap(void *addr, size_t len)
+{
+	return rcl_mmaps_unmap(addr, len);
+}
+
+RCLEAK_EXPORT void *mremap(void *old, size_t old_len, size_t len, int flags,
+                           ...)
+{
+	void *new_addr = NULL;
+
+	if (flags & MREMAP_FIXED) {
+		va_list ap;
+
+		va_start(ap, flags);
+		new_addr = va_arg(ap, void *);
+		va_end(ap);
+	}
+	return rcl_mmaps_remap(old, old_len, len, flags, new_addr);
 }

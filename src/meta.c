@@ -34,7 +34,7 @@ static int size_class(size_t size)
 
 static void *map(size_t size)
 {
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	void *p = rcl_sys_mmap(NULL, size, PROT_READ | PROT_WRITE,
 	               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	if (p == MAP_FAILED) {
@@ -87,7 +87,7 @@ void rcl_meta_free(void *p, size_t size)
 	if (p == NULL)
 		return;
 	if (size > SMALL_MAX) {
-		munmap(p, page_round(size));
+		rcl_sys_munmap(p, page_round(size));
 		return;
 	}
 	c = size_class(size);

@@ -7,22 +7,13 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "internal.h"
 
-struct snap {
-	uintptr_t addr;
-	size_t size;
-	rcl_stack_id stack;
-	uint8_t alloc_kind;
-	uint8_t kind; /* enum rcl_leak_kind */
-	bool overflow;
-	size_t overflow_at;
-};
-
 struct snapshot {
-	struct snap *v;
+	struct rcl_snap *v;
 	size_t n, cap;
 	uintptr_t loader_lo, loader_hi; /* the dynamic loader's code */
 	uintptr_t *stdio;               /* libc's stream blocks, sorted */
@@ -44,7 +35,7 @@ const char *rcl_leak_kind_name(enum rcl_leak_kind kind)
 static bool grow(struct snapshot *s)
 {
 	size_t cap = s->cap ? s->cap * 2 : 4096;
-	struct snap *v = rcl_meta_alloc(cap * sizeof(*v));
+	struct rcl_snap *v = rcl_meta_alloc(cap * sizeof(*v));
 
 	if (v == NULL)
 		return false;
@@ -104,7 +95,7 @@ static void take_stdio(struct snapshot *s)
 static void take(struct rcl_block *b, void *arg)
 {
 	struct snapshot *s = arg;
-	struct snap *e;
+	struct rcl_snap *e;
 
 	if (b->state != RCL_LIVE)
 		return;
@@ -115,10 +106,9 @@ static void take(struct rcl_block *b, void *arg)
 	e->size = b->size;
 	e->stack = b->alloc_stack;
 	e->alloc_kind = b->kind;
-	e->kind =
-	    (b->flags & RCL_IGNORED) || loader_block(s, b) || stdio_block(s, b)
-	        ? RCL_REACHABLE
-	        : RCL_DEFINITE;
+	e->root = (b->flags & RCL_IGNORED) || loader_block(s, b) ||
+	          stdio_block(s, b);
+	e->kind = RCL_DEFINITE;
 	e->overflow = false;
 	if (!(b->flags & RCL_DAMAGED) &&
 	    !rcl_heap_canary_ok(b, &e->overflow_at)) {
@@ -127,9 +117,40 @@ static void take(struct rcl_block *b, void *arg)
 	}
 }
 
+/*
+ * Sorts the blocks into the valgrind kinds. Runs with every table shard
+ * locked, so no block is freed meanwhile; the program's other threads are
+ * stopped while their stacks and registers are read. Blocks reachable by
+ * rule (ignored, the loader's, stdio's) are roots themselves.
+ */
+static void classify(struct rcl_report *r, struct snapshot *s,
+                     uintptr_t self_sp, const uintptr_t *regs, size_t nregs)
+{
+	struct rcl_scan scan;
+	uint32_t *stack;
+	size_t cap = 2 * s->n + 1;
+
+	rcl_scan_sort(s->v, s->n);
+	stack = rcl_meta_alloc(cap * sizeof(*stack));
+	if (stack == NULL) { /* cannot tell: call nothing lost */
+		for (size_t i = 0; i < s->n; i++)
+			s->v[i].kind = RCL_REACHABLE;
+		return;
+	}
+	rcl_scan_init(&scan, s->v, s->n, stack);
+	r->threads_not_stopped = rcl_threads_stop();
+	rcl_roots_scan(&scan, self_sp, regs, nregs);
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].root)
+			rcl_scan_root_block(&scan, i);
+	rcl_scan_finish(&scan);
+	rcl_threads_resume(r->threads_not_stopped);
+	rcl_meta_free(stack, cap * sizeof(*stack));
+}
+
 static int by_kind_stack(const void *a, const void *b)
 {
-	const struct snap *x = a, *y = b;
+	const struct rcl_snap *x = a, *y = b;
 
 	if (x->kind != y->kind)
 		return x->kind - y->kind;
@@ -160,7 +181,7 @@ static void group(struct rcl_report *r, struct snapshot *s)
 		return;
 	while (i < s->n) {
 		struct rcl_loss *l = &r->losses[r->nlosses++];
-		const struct snap *first = &s->v[i];
+		const struct rcl_snap *first = &s->v[i];
 
 		*l = (struct rcl_loss){.kind = first->kind,
 		                       .alloc_kind = first->alloc_kind,
@@ -251,7 +272,7 @@ out:
 static void raise_overflows(const struct snapshot *s)
 {
 	for (size_t i = 0; i < s->n; i++) {
-		const struct snap *e = &s->v[i];
+		const struct rcl_snap *e = &s->v[i];
 
 		if (!e->overflow)
 			continue;
@@ -404,6 +425,14 @@ bool rcl_report_write(const char *when, bool halted)
 	struct snapshot s = {0};
 	int saved_guard = rcl_guard, saved_errno = errno, cancel_state;
 	bool found;
+	ucontext_t entry;
+
+	/*
+	 * The caller's registers as they are now, and the stack from here
+	 * up, are roots: the program called in with them. Frames below are
+	 * rcleak's own.
+	 */
+	getcontext(&entry);
 
 	if (reporting)
 		return false; /* raised while reporting: no recursion */
@@ -418,14 +447,21 @@ bool rcl_report_write(const char *when, bool halted)
 	 * no stream may open or close between the two snapshots; the stream
 	 * list lock comes first, as in fork.
 	 */
-	if (!halted)
+	if (!halted) {
+		rcl_roots_prepare();
 		rcl_stdio_lock();
+	}
 	pthread_mutex_lock(&report_lock);
 	if (!halted) {
 		take_stdio(&s);
 		rcl_quarantine_check_all();
-		rcl_table_foreach(take, &s, &r.allocations, &r.frees);
+		rcl_table_lock_all();
+		rcl_table_visit(take, &s, &r.allocations, &r.frees);
+		classify(&r, &s, (uintptr_t)&entry,
+		         (const uintptr_t *)entry.uc_mcontext.gregs, NGREG);
+		rcl_table_unlock_all();
 		rcl_stdio_unlock();
+		rcl_roots_release();
 	} else {
 		rcl_table_totals(&r.allocations, &r.frees);
 	}

@@ -181,6 +181,8 @@ void rcl_json_write(struct rcl_out *o, const struct rcl_report *r)
 	rcl_out_json_str(o, r->when);
 	rcl_out_str(o, ",\n  \"halted\": ");
 	rcl_out_str(o, r->halted ? "true" : "false");
+	rcl_out_str(o, ",\n  \"threads_not_stopped\": ");
+	rcl_out_u64(o, r->threads_not_stopped);
 	rcl_out_str(o, ",\n  \"complete\": ");
 	rcl_out_str(o, r->incomplete ? "false" : "true");
 	rcl_out_str(o, ",\n");

@@ -259,6 +259,16 @@ void rcl_text_write(struct rcl_out *o, const struct rcl_report *r)
 	rcl_out_str(o, " allocations, ");
 	rcl_out_grouped(o, r->frees);
 	rcl_out_str(o, " frees\n");
+	if (r->threads_not_stopped) {
+		prefix(o, r);
+		rcl_out_str(o, "WARNING: ");
+		rcl_out_u64(o, r->threads_not_stopped);
+		rcl_out_str(o, r->threads_not_stopped == 1
+		                   ? " thread could not be stopped"
+		                   : " threads could not be stopped");
+		rcl_out_str(o, " (the stop signal is blocked?): their whole "
+		               "stacks were scanned while they ran\n");
+	}
 	if (r->incomplete)
 		line(o, r,
 		     "WARNING: rcleak ran out of its own memory; "

@@ -65,15 +65,16 @@ int rcl_stack_unwind(uintptr_t *ips, int max)
 
 	if (max > RCL_MAX_DEPTH)
 		max = RCL_MAX_DEPTH;
+	int kept = 0;
+
 	n = unw_backtrace(raw, max + OWN_FRAMES_MAX);
 	while (skip < n && rcl_stack_is_own((uintptr_t)raw[skip]))
 		skip++;
-	n -= skip;
-	if (n > max)
-		n = max;
-	for (int i = 0; i < n; i++)
-		ips[i] = (uintptr_t)raw[skip + i];
-	return n < 0 ? 0 : n;
+	/* rcleak's frames further out too: a thread's start wrapper. */
+	for (int i = skip; i < n && kept < max; i++)
+		if (!rcl_stack_is_own((uintptr_t)raw[i]))
+			ips[kept++] = (uintptr_t)raw[i];
+	return kept;
 }
 
 rcl_stack_id rcl_stack_capture(void)

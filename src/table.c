@@ -125,9 +125,17 @@ void rcl_table_count(struct rcl_shard *s, int allocs, int frees)
 void rcl_table_foreach(void (*fn)(struct rcl_block *b, void *arg), void *arg,
                        uint64_t *allocs, uint64_t *frees)
 {
+	rcl_table_lock_all();
+	rcl_table_visit(fn, arg, allocs, frees);
+	rcl_table_unlock_all();
+}
+
+/* As rcl_table_foreach, with every shard already locked by the caller. */
+void rcl_table_visit(void (*fn)(struct rcl_block *b, void *arg), void *arg,
+                     uint64_t *allocs, uint64_t *frees)
+{
 	struct rcl_block *b, *tmp;
 
-	rcl_table_lock_all();
 	*allocs = *frees = 0;
 	for (int i = 0; i < SHARDS; i++) {
 		HASH_ITER(hh, shards[i].map, b, tmp) {
@@ -136,7 +144,6 @@ void rcl_table_foreach(void (*fn)(struct rcl_block *b, void *arg), void *arg,
 		*allocs += shards[i].allocs;
 		*frees += shards[i].frees;
 	}
-	rcl_table_unlock_all();
 }
 
 void rcl_table_totals(uint64_t *allocs, uint64_t *frees)

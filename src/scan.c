@@ -1,0 +1,243 @@
+/*
+ * Reachability, as valgrind's memcheck and LeakSanitizer classify blocks:
+ * a conservative scan of every aligned word of the roots, then a flood fill
+ * through the blocks found.
+ *
+ *  - reached through a pointer to its start from the roots, or from a block
+ *    so reached: still reachable;
+ *  - reached, but only through pointers into its interior (or through
+ *    possibly lost blocks): possibly lost;
+ *  - not reached, but pointed to by another lost block: indirectly lost;
+ *  - otherwise: definitely lost. Of a group of lost blocks that point only
+ *    to each other (a cycle), the one with the lowest address is definitely
+ *    lost and the rest indirectly, as valgrind counts.
+ *
+ * The blocks come sorted by address, so finding the block a word points
+ * into is a binary search. Nothing here allocates or locks: the report
+ * calls it while the program's other threads are stopped.
+ */
+#include "internal.h"
+
+enum mark {
+	UNREACHED,
+	POSSIBLE, /* only interior pointers, or reached from POSSIBLE */
+	REACHED,
+	INDIRECT, /* lost, but pointed to by another lost block */
+};
+
+static void swap(struct rcl_snap *a, struct rcl_snap *b)
+{
+	struct rcl_snap t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+/*
+ * Sorts blocks by address. Not qsort: glibc's allocates a buffer for big
+ * arrays, and the table is locked here. Quicksort on the median of three,
+ * recursing into the smaller side only, so the depth stays logarithmic.
+ */
+void rcl_scan_sort(struct rcl_snap *v, size_t n)
+{
+	while (n > 16) {
+		struct rcl_snap *mid = &v[n / 2], *last = &v[n - 1];
+		uintptr_t pivot;
+		size_t i = 0, j = n - 1;
+
+		if (mid->addr < v[0].addr)
+			swap(mid, &v[0]);
+		if (last->addr < v[0].addr)
+			swap(last, &v[0]);
+		if (last->addr < mid->addr)
+			swap(last, mid);
+		pivot = mid->addr;
+		for (;;) { /* Hoare partition: [0, j] <= pivot <= [j+1, n) */
+			while (v[i].addr < pivot)
+				i++;
+			while (v[j].addr > pivot)
+				j--;
+			if (i >= j)
+				break;
+			swap(&v[i++], &v[j--]);
+		}
+		if (j + 1 < n - j - 1) {
+			rcl_scan_sort(v, j + 1);
+			v += j + 1;
+			n -= j + 1;
+		} else {
+			rcl_scan_sort(v + j + 1, n - j - 1);
+			n = j + 1;
+		}
+	}
+	for (size_t i = 1; i < n; i++) /* insertion sort for the rest */
+		for (size_t j = i; j > 0 && v[j].addr < v[j - 1].addr; j--)
+			swap(&v[j], &v[j - 1]);
+}
+
+void rcl_scan_init(struct rcl_scan *s, struct rcl_snap *v, size_t n,
+                   uint32_t *stack)
+{
+	*s = (struct rcl_scan){.v = v, .n = n, .stack = stack};
+	if (n) {
+		s->lo = v[0].addr;
+		for (size_t i = 0; i < n; i++)
+			if (v[i].addr + v[i].size + 1 > s->hi)
+				s->hi = v[i].addr + v[i].size + 1;
+	}
+	for (size_t i = 0; i < n; i++)
+		v[i].mark = UNREACHED;
+}
+
+/* The index of the block whose bytes hold addr, or -1. */
+static ptrdiff_t find(const struct rcl_scan *s, uintptr_t addr)
+{
+	size_t lo = 0, hi = s->n;
+
+	if (addr < s->lo || addr >= s->hi)
+		return -1;
+	while (hi - lo > 1) { /* v[lo].addr <= addr < v[hi].addr */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->v[mid].addr <= addr)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	const struct rcl_snap *b = &s->v[lo];
+	/* A 0-byte block is reached by a pointer to where it starts. */
+	if (addr < b->addr + (b->size ? b->size : 1))
+		return (ptrdiff_t)lo;
+	return -1;
+}
+
+/*
+ * Interior pointers that valgrind's default heuristics count as pointers
+ * to the start: new[] of objects with destructors hands out the address
+ * just past an element count, and length-prefixed strings (sqlite, some
+ * string libraries) the address just past a 64-bit length.
+ */
+static bool start_by_heuristic(const struct rcl_snap *b, uintptr_t addr)
+{
+	uint64_t head;
+
+	if (addr != b->addr + sizeof(uint64_t) || b->size < sizeof(uint64_t))
+		return false;
+	head = *(const uint64_t *)b->addr;
+	if (b->alloc_kind == RCL_NEW_ARRAY)
+		return head > 0 && (b->size - sizeof(uint64_t)) % head == 0;
+	return head > 0 && head == b->size - sizeof(uint64_t);
+}
+
+static void push(struct rcl_scan *s, size_t i)
+{
+	s->stack[s->top++] = (uint32_t)i;
+}
+
+/* A word seen in a root (definite) or in a block in state from. */
+static void reach(struct rcl_scan *s, uintptr_t word, bool definite)
+{
+	ptrdiff_t i = find(s, word);
+	struct rcl_snap *b;
+
+	if (i < 0)
+		return;
+	b = &s->v[i];
+	if (b->mark == REACHED)
+		return;
+	if (definite &&
+	    (word == b->addr || start_by_heuristic(b, word))) {
+		b->mark = REACHED;
+		push(s, (size_t)i);
+	} else if (b->mark == UNREACHED) {
+		b->mark = POSSIBLE;
+		push(s, (size_t)i);
+	}
+}
+
+static void scan_words(struct rcl_scan *s, uintptr_t lo, uintptr_t hi,
+                       bool definite)
+{
+	lo = (lo + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
+	for (; lo + sizeof(uintptr_t) <= hi; lo += sizeof(uintptr_t)) {
+		uintptr_t word = *(const uintptr_t *)lo;
+
+		if (word >= s->lo && word < s->hi)
+			reach(s, word, definite);
+	}
+}
+
+/* Follows everything reached so far, until nothing new is. */
+static void drain(struct rcl_scan *s)
+{
+	while (s->top) {
+		struct rcl_snap *b = &s->v[s->stack[--s->top]];
+
+		scan_words(s, b->addr, b->addr + b->size, b->mark == REACHED);
+	}
+}
+
+void rcl_scan_root_range(struct rcl_scan *s, uintptr_t lo, uintptr_t hi)
+{
+	scan_words(s, lo, hi, true);
+	drain(s);
+}
+
+void rcl_scan_root_words(struct rcl_scan *s, const uintptr_t *w, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (w[i] >= s->lo && w[i] < s->hi)
+			reach(s, w[i], true);
+	drain(s);
+}
+
+void rcl_scan_root_block(struct rcl_scan *s, size_t i)
+{
+	if (s->v[i].mark == REACHED)
+		return;
+	s->v[i].mark = REACHED;
+	push(s, i);
+	drain(s);
+}
+
+/* Marks what the lost block leader points to, directly or not. */
+static void clique(struct rcl_scan *s, size_t leader)
+{
+	push(s, leader);
+	while (s->top) {
+		const struct rcl_snap *b = &s->v[s->stack[--s->top]];
+		uintptr_t at = b->addr, end = b->addr + b->size;
+
+		for (; at + sizeof(uintptr_t) <= end; at += sizeof(uintptr_t)) {
+			ptrdiff_t i = find(s, *(const uintptr_t *)at);
+
+			if (i < 0 || (size_t)i == leader ||
+			    s->v[i].mark != UNREACHED)
+				continue;
+			s->v[i].mark = INDIRECT;
+			push(s, (size_t)i);
+		}
+	}
+}
+
+/*
+ * After the roots: sorts the lost blocks into definite and indirect, and
+ * writes each block's verdict into its kind. A leader found later by
+ * another leader's fill becomes indirect too, so a lost structure has one
+ * definitely lost block however its blocks lie in memory.
+ */
+void rcl_scan_finish(struct rcl_scan *s)
+{
+	static const uint8_t verdict[] = {
+	    [UNREACHED] = RCL_DEFINITE,
+	    [POSSIBLE] = RCL_POSSIBLE,
+	    [REACHED] = RCL_REACHABLE,
+	    [INDIRECT] = RCL_INDIRECT,
+	};
+
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].mark == UNREACHED)
+			clique(s, i);
+	for (size_t i = 0; i < s->n; i++)
+		s->v[i].kind = verdict[s->v[i].mark];
+}
