@@ -189,6 +189,7 @@ static void boot(void)
 	leave_marker();
 	parse_options();
 	dup_stderr();
+	rcl_suppress_load(); /* its messages need rcleak's stderr */
 	rcl_stack_init();
 	rcl_threads_init();
 	pthread_atfork(fork_prepare, fork_parent, fork_child);

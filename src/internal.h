@@ -460,6 +460,39 @@ bool rcl_expand_path(const char *pattern, char *dst, size_t dstlen);
 /* Writes one line to rcleak's stderr, prefixed "rcleak: ". */
 void rcl_warn(const char *msg);
 
+/* ---- suppress.c ---- */
+
+#define RCL_SUPPRESS_BUILTIN "<built-in>" /* file of the built-in ones */
+
+/* One "leak:PATTERN" line; blocks and bytes count the current report. */
+struct rcl_suppression {
+	struct rcl_suppression *next; /* in match order: files, then built-in */
+	const char *pattern;          /* after "leak:", trimmed */
+	const char *file;             /* as given, or RCL_SUPPRESS_BUILTIN */
+	const char *path;             /* absolute, or RCL_SUPPRESS_BUILTIN */
+	unsigned line;                /* 1-based line (index if built-in) */
+	bool builtin;                 /* from suppress.c's own list */
+	uint64_t blocks, bytes;       /* suppressed by it in this report */
+};
+
+/* At start-up: the files of option suppressions, then the built-in ones. */
+void rcl_suppress_load(void);
+/* One file; says on err why it is unreadable (-errno) or a line is bad. */
+int rcl_suppress_load_file(const char *file, struct rcl_out *err);
+/* Parses text in place (text[len] writable); returns lines ignored. */
+int rcl_suppress_parse(char *text, size_t len, const char *file,
+                       const char *path, struct rcl_out *err);
+bool rcl_suppress_template_match(const char *templ, const char *str);
+const struct rcl_suppression *rcl_suppress_list(void);
+/* First suppression matching any frame of stack; needs symbolize_begin. */
+struct rcl_suppression *rcl_suppress_match(rcl_stack_id stack);
+void rcl_suppress_count(struct rcl_suppression *s, uint64_t blocks,
+                        uint64_t bytes);
+/* Makes matching lost records suppressed; resets the counts first. */
+void rcl_suppress_apply(struct rcl_report *r);
+/* gen_suppressions: a "leak:" line that matches this stack. */
+void rcl_suppress_suggest(struct rcl_out *o, rcl_stack_id stack);
+
 /* ---- report_text.c, report_json.c ---- */
 
 void rcl_text_write(struct rcl_out *o, const struct rcl_report *r);

@@ -467,13 +467,14 @@ bool rcl_report_write(const char *when, bool halted)
 	}
 	raise_overflows(&s);
 	group(&r, &s);
+	rcl_symbolize_begin(); /* suppressions match symbolized frames */
+	rcl_suppress_apply(&r);
 	r.errors = rcl_errors_list(&r.nerrors);
 	group_errors(&r);
 	r.pid = getpid();
 	r.ppid = getppid();
 	r.exe = exe_path();
 	r.incomplete = rcl_meta_failed();
-	rcl_symbolize_begin();
 	emit(&r);
 	rcl_symbolize_end();
 	found = found_problems(&r);

@@ -91,13 +91,18 @@ static void summary(struct rcl_out *o, const struct rcl_report *r)
 	rcl_out_str(o, "\n  },\n");
 }
 
+/* Suppressed records are only counted: they appear in no "leaks" entry. */
 static void leaks(struct rcl_out *o, const struct rcl_report *r)
 {
+	size_t shown = 0;
+
 	rcl_out_str(o, "  \"leaks\": [");
 	for (size_t i = 0; i < r->nlosses; i++) {
 		const struct rcl_loss *l = &r->losses[i];
 
-		rcl_out_str(o, i ? ",\n    {" : "\n    {");
+		if (l->kind == RCL_SUPPRESSED)
+			continue;
+		rcl_out_str(o, shown++ ? ",\n    {" : "\n    {");
 		key(o, "kind");
 		rcl_out_json_str(
 		    o, rcl_leak_kind_name((enum rcl_leak_kind)l->kind));
@@ -116,7 +121,7 @@ static void leaks(struct rcl_out *o, const struct rcl_report *r)
 		stack(o, l->stack);
 		rcl_out_chr(o, '}');
 	}
-	rcl_out_str(o, r->nlosses ? "\n  ],\n" : "],\n");
+	rcl_out_str(o, shown ? "\n  ],\n" : "],\n");
 }
 
 static void error(struct rcl_out *o, const struct rcl_error *e)
@@ -165,7 +170,40 @@ static void errors(struct rcl_out *o, const struct rcl_report *r)
 		error(o, e);
 		rcl_out_chr(o, '}');
 	}
-	rcl_out_str(o, r->nerrors ? "\n  ]\n" : "]\n");
+	rcl_out_str(o, r->nerrors ? "\n  ],\n" : "],\n");
+}
+
+/* The suppressions that matched in this report (an rcleak addition). */
+static void suppressions(struct rcl_out *o)
+{
+	size_t shown = 0;
+
+	rcl_out_str(o, "  \"suppressions\": [");
+	for (const struct rcl_suppression *s = rcl_suppress_list(); s;
+	     s = s->next) {
+		if (!s->blocks)
+			continue;
+		rcl_out_str(o, shown++ ? ",\n    {" : "\n    {");
+		key(o, "pattern");
+		rcl_out_json_str(o, s->pattern);
+		rcl_out_str(o, ", ");
+		key(o, "file");
+		rcl_out_json_str(o, s->path);
+		rcl_out_str(o, ", ");
+		key(o, "line");
+		if (s->builtin)
+			rcl_out_str(o, "null");
+		else
+			rcl_out_u64(o, s->line);
+		rcl_out_str(o, ", ");
+		key(o, "blocks");
+		rcl_out_u64(o, s->blocks);
+		rcl_out_str(o, ", ");
+		key(o, "bytes");
+		rcl_out_u64(o, s->bytes);
+		rcl_out_chr(o, '}');
+	}
+	rcl_out_str(o, shown ? "\n  ]\n" : "]\n");
 }
 
 void rcl_json_write(struct rcl_out *o, const struct rcl_report *r)
@@ -189,5 +227,6 @@ void rcl_json_write(struct rcl_out *o, const struct rcl_report *r)
 	summary(o, r);
 	leaks(o, r);
 	errors(o, r);
+	suppressions(o);
 	rcl_out_str(o, "}\n");
 }

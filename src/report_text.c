@@ -114,8 +114,53 @@ static void losses(struct rcl_out *o, const struct rcl_report *r)
 		call(o, l->alloc_kind, l->same_size, l->first_size);
 		rcl_out_str(o, " at:\n");
 		frames(o, r, l->stack);
+		/* Unprefixed, to paste into a suppressions file as it is. */
+		if (rcl_opt.gen_suppressions && l->kind != RCL_REACHABLE)
+			rcl_suppress_suggest(o, l->stack);
 		line(o, r, "");
 	}
+}
+
+/* v right-aligned in width columns, as LSan's "%7zu". */
+static void padded(struct rcl_out *o, uint64_t v, size_t width)
+{
+	char num[24];
+	size_t n = rcl_fmt_u64(num, v);
+
+	for (; n < width; width--)
+		rcl_out_chr(o, ' ');
+	rcl_out_mem(o, num, n);
+}
+
+/* The suppressions that matched in this report, LeakSanitizer's way. */
+static void suppressions(struct rcl_out *o, const struct rcl_report *r)
+{
+	const struct rcl_suppression *s;
+
+	for (s = rcl_suppress_list(); s && !s->blocks; s = s->next)
+		;
+	if (s == NULL)
+		return;
+	line(o, r, "Suppressions used:");
+	line(o, r, "  count      bytes template");
+	for (; s; s = s->next) {
+		if (!s->blocks)
+			continue;
+		prefix(o, r);
+		padded(o, s->blocks, 7);
+		rcl_out_chr(o, ' ');
+		padded(o, s->bytes, 10);
+		rcl_out_str(o, " leak:");
+		rcl_out_str(o, s->pattern);
+		rcl_out_str(o, "   (");
+		rcl_out_str(o, s->file);
+		if (!s->builtin) {
+			rcl_out_chr(o, ':');
+			rcl_out_u64(o, s->line);
+		}
+		rcl_out_str(o, ")\n");
+	}
+	line(o, r, "");
 }
 
 static void error_head(struct rcl_out *o, const struct rcl_report *r,
@@ -233,6 +278,7 @@ void rcl_text_write(struct rcl_out *o, const struct rcl_report *r)
 	if (r->halted)
 		line(o, r, "(halted at an error: no leak check)");
 	losses(o, r);
+	suppressions(o, r);
 	errors(o, r);
 	line(o, r, "LEAK SUMMARY:");
 	total(o, r, "   definitely lost: ", RCL_DEFINITE);

@@ -191,6 +191,12 @@ def validate(r):
              isinstance(t.get("blocks"), int), f"{where}: summary.{kind}")
         recs = [x for x in r["leaks"] if x.get("kind") == kind]
         got = (sum(x["bytes"] for x in recs), sum(x["blocks"] for x in recs))
+        if kind == "suppressed":
+            # Suppressed blocks are in no "leaks" entry; the suppressions
+            # that matched account for them instead.
+            eq(len(recs), 0, f"{where}: suppressed records in leaks")
+            sup = r.get("suppressions", [])
+            got = (sum(x["bytes"] for x in sup), sum(x["blocks"] for x in sup))
         eq(got, (t["bytes"], t["blocks"]),
            f"{where}: sum of {kind} records vs summary (bytes, blocks)")
     eq(s["errors"], len(r["errors"]), f"{where}: summary.errors vs errors")
@@ -1819,6 +1825,234 @@ def _(ctx):
     need("nonexistent-rcleak-dir" in res.err or "json_path" in res.err,
          f"no message about the JSON path on stderr: {res.tail()}")
     need("make_node" in res.err, f"no text report on stderr: {res.tail()}")
+
+
+# ---- suppressions ----
+
+SUPP_ALL = (204, 6)  # supp_leaks without suppressions: (bytes, blocks)
+SUPP_RECORDS = {"make_node": (72, 3), "make_buffer": (100, 1),
+                "cache_entry_new": (32, 2)}
+
+
+def supp_file(ctx, name, text):
+    path = ctx.tmp / name
+    path.write_text(text)
+    return path
+
+
+def supp_used(rep):
+    """{pattern: (bytes, blocks, file, line)} of the JSON "suppressions"."""
+    out = {}
+    for x in rep.get("suppressions", []):
+        out[x["pattern"]] = (x["bytes"], x["blocks"], x["file"], x["line"])
+    return out
+
+
+def expect_supp_records(rep, kept):
+    """Exactly the supp_leaks records in `kept` are lost, with their
+    counts; the others are suppressed, in no "leaks" entry."""
+    for fn, (bytes_, blocks) in SUPP_RECORDS.items():
+        recs = [x for x in rep["leaks"] if x["stack"] and
+                fn_is(frame_fn(x["stack"], 0), fn)]
+        if fn in kept:
+            expect_record(rep, fn, bytes_, blocks, frame1="main")
+        else:
+            need(not recs, f"suppressed {fn} still has a record: "
+                 f"{rep.describe_leaks(recs)}")
+    want = tuple(map(sum, zip((0, 0), *[SUPP_RECORDS[f] for f in kept])))
+    rep.expect_lost(want)
+    gone = tuple(a - b for a, b in zip(SUPP_ALL, want))
+    eq(rep.total(["suppressed"]), gone, "summary.suppressed (bytes, blocks)")
+
+
+@case("supp_by_function", "supp_leaks")
+def _(ctx):
+    f = supp_file(ctx, "fn.supp", "# leaks we know about\n\nleak:make_node\n")
+    res = ctx.run(opts={"suppressions": f})
+    res.expect_rc(23)
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    expect_supp_records(rep, ["make_buffer", "cache_entry_new"])
+    eq(supp_used(rep), {"make_node": (72, 3, str(f), 3)},
+       "JSON suppressions")
+    need(re.search(r"==\d+== Suppressions used:\n==\d+==   count      bytes "
+                   r"template\n==\d+==       3         72 leak:make_node   "
+                   r"\(\S*fn\.supp:3\)\n", res.err),
+         f"text report lacks the suppressions used: {res.err[-800:]!r}")
+    need("make_node" not in res.err.split("Suppressions used")[0],
+         "the text report still shows the make_node record")
+
+
+@case("supp_wildcard_and_anchors", "supp_leaks")
+def _(ctx):
+    # "^make_*" is make_node and make_buffer; "^node" and "entry$" match
+    # nothing ("make_node" does not start with node, "cache_entry_new"
+    # does not end with entry).
+    f = supp_file(ctx, "wild.supp",
+                  "leak:^node\nleak:entry$\nleak:^make_*\n")
+    res = ctx.run(opts={"suppressions": f})
+    res.expect_rc(23)
+    rep = res.exit_report()
+    expect_supp_records(rep, ["cache_entry_new"])
+    eq(supp_used(rep), {"^make_*": (172, 4, str(f), 3)}, "JSON suppressions")
+
+
+@case("supp_wildcard_middle", "supp_leaks")
+def _(ctx):
+    f = supp_file(ctx, "mid.supp", "leak:cache*_new$\n")
+    res = ctx.run(opts={"suppressions": f})
+    rep = res.exit_report()
+    expect_supp_records(rep, ["make_node", "make_buffer"])
+    eq(supp_used(rep), {"cache*_new$": (32, 2, str(f), 1)},
+       "JSON suppressions")
+
+
+@case("supp_by_module", "dlopen_leak", "libdso_leak")
+def _(ctx):
+    # The module path of a frame (here of a library dlclose()d since).
+    f = supp_file(ctx, "mod.supp", "leak:libdso_leak.so\n")
+    res = ctx.run(args=[str(ctx.exes[1])], opts={"suppressions": f})
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    need(not [x for x in rep["leaks"] if x["stack"] and
+              fn_is(frame_fn(x["stack"], 0), "dso_make")],
+         f"dso_make's record is not suppressed: {rep.describe_leaks()}")
+    eq(rep.total(["suppressed"]), (45, 1), "summary.suppressed")
+    eq(supp_used(rep), {"libdso_leak.so": (45, 1, str(f), 1)},
+       "JSON suppressions")
+    rep.expect_lost((0, 0), own=True)
+
+
+@case("supp_by_source_file", "supp_leaks")
+def _(ctx):
+    first = ctx.run(opts={"exitcode": 0}).exit_report()
+    x = first.record("make_node")
+    if not x["stack"][0].get("file"):
+        raise Skip("frames carry no source file yet")
+    f = supp_file(ctx, "file.supp", "leak:supp_leaks.c\n")
+    rep = ctx.run(opts={"suppressions": f}).exit_report()
+    expect_supp_records(rep, [])
+
+
+@case("supp_not_matching_leaves_leaks", "supp_leaks")
+def _(ctx):
+    f = supp_file(ctx, "none.supp",
+                  "leak:no_such_function\nleak:^ake_node\nleak:make_node$x\n")
+    res = ctx.run(opts={"suppressions": f})
+    res.expect_rc(23)
+    rep = res.exit_report()
+    expect_supp_records(rep, list(SUPP_RECORDS))
+    eq(rep.get("suppressions"), [], "JSON suppressions")
+    need("Suppressions used" not in res.err,
+         "text lists suppressions although none matched")
+
+
+@case("supp_all_suppressed_exit_0", "supp_leaks")
+def _(ctx):
+    f = supp_file(ctx, "all.supp",
+                  "leak:make_node\nleak:make_buffer\nleak:cache_entry_new\n")
+    res = ctx.run(opts={"suppressions": f})
+    res.expect_rc(0)
+    eq(res.out, "done\n", "stdout")
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    expect_supp_records(rep, [])
+    eq(supp_used(rep), {"make_node": (72, 3, str(f), 1),
+                        "make_buffer": (100, 1, str(f), 2),
+                        "cache_entry_new": (32, 2, str(f), 3)},
+       "JSON suppressions")
+
+
+@case("supp_reachable_never_suppressed", "api_ignore")
+def _(ctx):
+    f = supp_file(ctx, "reach.supp", "leak:^make_\n")
+    res = ctx.run(args=["both"], opts={"suppressions": f})
+    res.expect_rc(0)
+    rep = res.exit_report()
+    rep.expect_lost((0, 0))
+    eq(rep.total(["suppressed"]), (8, 1), "summary.suppressed")
+    expect_record(rep, "make_ignored", 40, 1, kinds=["still_reachable"])
+
+
+@case("supp_malformed_lines_and_missing_file", "supp_leaks")
+def _(ctx):
+    f = supp_file(ctx, "bad.supp",
+                  "# comment\nfoo:bar\n   \nleak make_node\n"
+                  "  leak:make_buffer  \nleak:\n")
+    missing = ctx.tmp / "missing.supp"
+    d = ctx.tmp / f"run{ctx.nrun + 1}"  # the directory ctx.run will make
+    res = ctx.run(raw_options=f"suppressions={f}:suppressions={missing}:"
+                  f"json_path={d / 'r-%p.json'}")
+    eq(res.out, "done\n", "stdout (the program ran to its end)")
+    res.expect_rc(23)
+    msgs = [ln for ln in res.err.splitlines() if ln.startswith("rcleak: ")]
+    want = [f"rcleak: {f}:2: 'foo:bar' ignored (unknown type 'foo'); "
+            "allowed: 'leak:PATTERN' lines, '#' comments, empty lines",
+            f"rcleak: {f}:4: 'leak make_node' ignored (not TYPE:PATTERN); "
+            "allowed: 'leak:PATTERN' lines, '#' comments, empty lines",
+            f"rcleak: {f}:6: 'leak:' ignored (no pattern after 'leak:'); "
+            "allowed: 'leak:PATTERN' lines, '#' comments, empty lines",
+            f"rcleak: cannot read suppressions file '{missing}': "
+            "No such file or directory; it is ignored"]
+    eq(msgs, want, "rcleak's messages on stderr")
+    rep = res.exit_report()
+    expect_supp_records(rep, ["make_node", "cache_entry_new"])
+    eq(supp_used(rep), {"make_buffer": (100, 1, str(f), 5)},
+       "JSON suppressions")
+
+
+@case("supp_two_files_rcleak_run", "supp_leaks")
+def _(ctx):
+    # Relative names, as a user types them: the text report shows them as
+    # given, the JSON absolute (from the directory the program began in).
+    supp_file(ctx, "a.supp", "leak:make_node\n")
+    supp_file(ctx, "b.supp", "# b\nleak:cache_entry_new\n")
+    res = ctx.run(how="run", cwd=ctx.tmp, runner_flags=[
+        "--suppressions", "a.supp", "--suppressions=b.supp"])
+    res.expect_rc(23)
+    rep = res.exit_report()
+    expect_supp_records(rep, ["make_buffer"])
+    eq(supp_used(rep), {"make_node": (72, 3, str(ctx.tmp / "a.supp"), 1),
+                        "cache_entry_new": (32, 2, str(ctx.tmp / "b.supp"),
+                                            2)},
+       "JSON suppressions")
+    need("leak:make_node   (a.supp:1)" in res.err and
+         "leak:cache_entry_new   (b.supp:2)" in res.err,
+         f"text suppressions used: {res.err[-600:]!r}")
+
+
+@case("supp_gen_suppressions_round_trip", "supp_leaks")
+def _(ctx):
+    res = ctx.run(opts={"gen_suppressions": 1})
+    res.expect_rc(23)
+    gen = [ln for ln in res.err.splitlines() if ln.startswith("leak:")]
+    eq(sorted(gen), ["leak:^cache_entry_new$", "leak:^make_buffer$",
+                     "leak:^make_node$"], "generated suppressions")
+    # The line printed after make_node's record, pasted alone, suppresses
+    # that record and nothing else.
+    lines = res.err.splitlines()
+    at = next(i for i, ln in enumerate(lines) if "in make_node " in ln)
+    line = next(ln for ln in lines[at:] if ln.startswith("leak:"))
+    f = supp_file(ctx, "gen.supp", line + "\n")
+    rep = ctx.run(opts={"suppressions": f}).exit_report()
+    expect_supp_records(rep, ["make_buffer", "cache_entry_new"])
+    # All of them, pasted as printed: nothing is left, exit status 0.
+    f = supp_file(ctx, "gen-all.supp", "\n".join(gen) + "\n")
+    res = ctx.run(opts={"suppressions": f})
+    res.expect_rc(0)
+    expect_supp_records(res.exit_report(), [])
+
+
+@case("supp_counts_reset_per_report", "supp_leaks")
+def _(ctx):
+    f = supp_file(ctx, "chk.supp", "leak:make_node\n")
+    res = ctx.run(args=["check"], opts={"suppressions": f})
+    checks = [r for r in res.reports if r["when"] == "check"]
+    eq(len(checks), 1, "check reports")
+    for rep in checks + [res.exit_report()]:
+        expect_supp_records(rep, ["make_buffer", "cache_entry_new"])
+        eq(supp_used(rep), {"make_node": (72, 3, str(f), 1)},
+           f"JSON suppressions of the {rep['when']} report")
 
 
 # ---------------------------------------------------------------- main
