@@ -378,6 +378,7 @@ struct rcl_snap {
 	uint8_t mark;       /* scan.c's working state */
 	bool root;          /* reachable by rule: ignored, loader, stdio */
 	bool overflow;      /* its canary was found damaged */
+	uint32_t leader;    /* lost: the definitely lost block reaching it */
 	size_t overflow_at;
 };
 
@@ -488,8 +489,12 @@ const struct rcl_suppression *rcl_suppress_list(void);
 struct rcl_suppression *rcl_suppress_match(rcl_stack_id stack);
 void rcl_suppress_count(struct rcl_suppression *s, uint64_t blocks,
                         uint64_t bytes);
-/* Makes matching lost records suppressed; resets the counts first. */
-void rcl_suppress_apply(struct rcl_report *r);
+/*
+ * Makes lost blocks whose stack matches suppressed, and with a definitely
+ * lost one everything it alone keeps (its indirectly lost blocks), as
+ * LeakSanitizer does; resets the counts first.
+ */
+void rcl_suppress_apply(struct rcl_snap *v, size_t n);
 /* gen_suppressions: a "leak:" line that matches this stack. */
 void rcl_suppress_suggest(struct rcl_out *o, rcl_stack_id stack);
 

@@ -466,9 +466,9 @@ bool rcl_report_write(const char *when, bool halted)
 		rcl_table_totals(&r.allocations, &r.frees);
 	}
 	raise_overflows(&s);
-	group(&r, &s);
 	rcl_symbolize_begin(); /* suppressions match symbolized frames */
-	rcl_suppress_apply(&r);
+	rcl_suppress_apply(s.v, s.n);
+	group(&r, &s);
 	r.errors = rcl_errors_list(&r.nerrors);
 	group_errors(&r);
 	r.pid = getpid();

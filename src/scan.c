@@ -215,6 +215,7 @@ static void clique(struct rcl_scan *s, size_t leader)
 			    s->v[i].mark != UNREACHED)
 				continue;
 			s->v[i].mark = INDIRECT;
+			s->v[i].leader = (uint32_t)leader;
 			push(s, (size_t)i);
 		}
 	}
@@ -236,8 +237,17 @@ void rcl_scan_finish(struct rcl_scan *s)
 	};
 
 	for (size_t i = 0; i < s->n; i++)
-		if (s->v[i].mark == UNREACHED)
+		if (s->v[i].mark == UNREACHED) {
+			s->v[i].leader = (uint32_t)i;
 			clique(s, i);
-	for (size_t i = 0; i < s->n; i++)
-		s->v[i].kind = verdict[s->v[i].mark];
+		}
+	/* A leader taken in by a later one passes its blocks on. */
+	for (size_t i = 0; i < s->n; i++) {
+		struct rcl_snap *b = &s->v[i];
+
+		if (b->mark == INDIRECT)
+			while (s->v[b->leader].mark == INDIRECT)
+				b->leader = s->v[b->leader].leader;
+		b->kind = verdict[b->mark];
+	}
 }

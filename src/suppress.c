@@ -404,7 +404,7 @@ void rcl_suppress_count(struct rcl_suppression *s, uint64_t blocks,
  * matches a suppression become suppressed, and their blocks move to that
  * total; still reachable blocks are never suppressed, as in LSan.
  */
-void rcl_suppress_apply(struct rcl_report *r)
+void rcl_suppress_apply(struct rcl_snap *v, size_t n)
 {
 	/*
 	 * A new report: counts start from zero, and symbolizing starts
@@ -415,22 +415,28 @@ void rcl_suppress_apply(struct rcl_report *r)
 		s->blocks = s->bytes = 0;
 	if (head == NULL)
 		return;
-	for (size_t i = 0; i < r->nlosses; i++) {
-		struct rcl_loss *l = &r->losses[i];
+	/* First each lost block's own stack... */
+	for (size_t i = 0; i < n; i++) {
 		struct rcl_suppression *s;
 
-		if (l->kind != RCL_DEFINITE && l->kind != RCL_INDIRECT &&
-		    l->kind != RCL_POSSIBLE)
+		if (v[i].kind != RCL_DEFINITE && v[i].kind != RCL_INDIRECT &&
+		    v[i].kind != RCL_POSSIBLE)
 			continue;
-		s = rcl_suppress_match(l->stack);
+		s = rcl_suppress_match(v[i].stack);
 		if (s == NULL)
 			continue;
-		rcl_suppress_count(s, l->blocks, l->bytes);
-		r->total[l->kind].bytes -= l->bytes;
-		r->total[l->kind].blocks -= l->blocks;
-		r->total[RCL_SUPPRESSED].bytes += l->bytes;
-		r->total[RCL_SUPPRESSED].blocks += l->blocks;
-		l->kind = RCL_SUPPRESSED;
+		rcl_suppress_count(s, 1, v[i].size);
+		v[i].kind = RCL_SUPPRESSED;
+	}
+	/* ...then what a suppressed definitely lost block kept. */
+	for (size_t i = 0; i < n; i++) {
+		const struct rcl_snap *lead = &v[v[i].leader];
+
+		if (v[i].kind != RCL_INDIRECT || lead->kind != RCL_SUPPRESSED)
+			continue;
+		rcl_suppress_count(rcl_suppress_match(lead->stack), 1,
+		                   v[i].size);
+		v[i].kind = RCL_SUPPRESSED;
 	}
 }
 
