@@ -334,7 +334,7 @@ static void report_at_exit(void *arg)
 	free_runtime_caches();
 	rcl_guard = 0;
 	program_pipe = sigpipe_pending();
-	found = rcl_report_write("exit", false);
+	found = rcl_report_write_at_exit();
 	if (found && rcl_opt.exitcode != 0) {
 		/* exit() would flush stdio after us; _exit() does not. */
 		rcl_stdio_flush();

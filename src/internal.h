@@ -147,6 +147,7 @@ void rcl_stack_init(void);
 rcl_stack_id rcl_stack_capture(void);
 int rcl_stack_unwind(uintptr_t *ips, int max); /* skips rcleak's frames */
 bool rcl_stack_is_own(uintptr_t ip);
+bool rcl_stack_caller_of(uintptr_t fn, uintptr_t *sp, uintptr_t *regs);
 
 /* ---- depot.c ---- */
 
@@ -310,6 +311,8 @@ struct rcl_report {
 
 /* Writes the report now; returns true when it found leaks or errors. */
 bool rcl_report_write(const char *when, bool halted);
+/* The exit report: the program's stack is what lies above exit(). */
+bool rcl_report_write_at_exit(void);
 bool rcl_report_busy(void); /* this thread is writing a report */
 void rcl_report_lock(void);
 void rcl_report_unlock(void);

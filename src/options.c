@@ -40,6 +40,8 @@ static bool parse_kinds(const char *s, size_t n, unsigned *out)
 	unsigned kinds = 0;
 	size_t i = 0;
 
+	if (n == 0)
+		return false;
 	while (i < n) {
 		size_t len = 0;
 		bool known = false;

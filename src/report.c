@@ -419,13 +419,27 @@ bool rcl_report_busy(void)
 	return reporting;
 }
 
+/*
+ * The registers a caller keeps its values in across a call; the others
+ * hold only what earlier calls left there, which must not count.
+ */
+static const uintptr_t *callee_saved(const ucontext_t *uc, uintptr_t *out)
+{
+	static const int regs[] = {REG_RBX, REG_RBP, REG_R12,
+	                           REG_R13, REG_R14, REG_R15};
+
+	for (int i = 0; i < 6; i++)
+		out[i] = (uintptr_t)uc->uc_mcontext.gregs[regs[i]];
+	return out;
+}
+
+static bool write_report(const char *when, bool halted, uintptr_t self_sp,
+                         const uintptr_t *self_regs);
+
 bool rcl_report_write(const char *when, bool halted)
 {
-	struct rcl_report r = {.when = when, .halted = halted};
-	struct snapshot s = {0};
-	int saved_guard = rcl_guard, saved_errno = errno, cancel_state;
-	bool found;
 	ucontext_t entry;
+	uintptr_t regs[6];
 
 	/*
 	 * The caller's registers as they are now, and the stack from here
@@ -433,6 +447,26 @@ bool rcl_report_write(const char *when, bool halted)
 	 * rcleak's own.
 	 */
 	getcontext(&entry);
+	return write_report(when, halted, (uintptr_t)&entry,
+	                    callee_saved(&entry, regs));
+}
+
+bool rcl_report_write_at_exit(void)
+{
+	uintptr_t sp, regs[6];
+
+	if (!rcl_stack_caller_of((uintptr_t)exit, &sp, regs))
+		return rcl_report_write("exit", false);
+	return write_report("exit", false, sp, regs);
+}
+
+static bool write_report(const char *when, bool halted, uintptr_t self_sp,
+                         const uintptr_t *self_regs)
+{
+	struct rcl_report r = {.when = when, .halted = halted};
+	struct snapshot s = {0};
+	int saved_guard = rcl_guard, saved_errno = errno, cancel_state;
+	bool found;
 
 	if (reporting)
 		return false; /* raised while reporting: no recursion */
@@ -457,8 +491,7 @@ bool rcl_report_write(const char *when, bool halted)
 		rcl_quarantine_check_all();
 		rcl_table_lock_all();
 		rcl_table_visit(take, &s, &r.allocations, &r.frees);
-		classify(&r, &s, (uintptr_t)&entry,
-		         (const uintptr_t *)entry.uc_mcontext.gregs, NGREG);
+		classify(&r, &s, self_sp, self_regs, 6);
 		rcl_table_unlock_all();
 		rcl_stdio_unlock();
 		rcl_roots_release();

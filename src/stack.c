@@ -84,3 +84,36 @@ rcl_stack_id rcl_stack_capture(void)
 
 	return rcl_depot_put(ips, (uint32_t)n);
 }
+
+/*
+ * Where the program's part of this thread's stack begins when it called
+ * fn: the stack pointer and callee-saved registers of fn's caller, found
+ * by unwinding. At exit the frames of exit() and its handlers lie over
+ * the program's dead frames (and rcleak's), whose stale pointers must not
+ * count as roots. False when fn is not on the stack.
+ */
+bool rcl_stack_caller_of(uintptr_t fn, uintptr_t *sp, uintptr_t *regs)
+{
+	static const int saved[] = {UNW_X86_64_RBX, UNW_X86_64_RBP,
+	                            UNW_X86_64_R12, UNW_X86_64_R13,
+	                            UNW_X86_64_R14, UNW_X86_64_R15};
+	unw_context_t uc;
+	unw_cursor_t c;
+	unw_proc_info_t pi;
+
+	if (unw_getcontext(&uc) != 0 || unw_init_local(&c, &uc) != 0)
+		return false;
+	while (unw_step(&c) > 0) {
+		unw_word_t v;
+
+		if (unw_get_proc_info(&c, &pi) != 0 || pi.start_ip != fn)
+			continue;
+		if (unw_step(&c) <= 0 || unw_get_reg(&c, UNW_REG_SP, &v) != 0)
+			return false;
+		*sp = v;
+		for (int i = 0; i < 6; i++)
+			regs[i] = unw_get_reg(&c, saved[i], &v) == 0 ? v : 0;
+		return true;
+	}
+	return false;
+}

@@ -2055,6 +2055,90 @@ def _(ctx):
            f"JSON suppressions of the {rep['when']} report")
 
 
+# ---- reachability ----
+
+# reach MODE: (bytes, blocks) per kind of the program's own records, and
+# the threads the report could not stop (see progs/reach.c).
+REACH = {
+    "list": {"definitely_lost": (32, 1), "indirectly_lost": (128, 4)},
+    "cycle": {"definitely_lost": (24, 1), "indirectly_lost": (24, 1)},
+    "interior": {"possibly_lost": (100, 1)},
+    "xor": {"definitely_lost": (64, 1)},
+    "global": {"still_reachable": (144, 3)},
+    "shlib": {"still_reachable": (56, 1)},
+    "tls": {"still_reachable": (72, 1)},
+    "thread_tls": {"still_reachable": (88, 1)},
+    "thread_stack": {"still_reachable": (96, 1)},
+    "blocked_thread": {"still_reachable": (104, 1), "not_stopped": 1},
+    "exited_thread": {"definitely_lost": (112, 1)},
+    "mmap": {"still_reachable": (120, 1)},
+    "munmap": {"definitely_lost": (128, 1)},
+}
+
+
+def check_reach(ctx, mode, want):
+    args = [mode] + ([str(ctx.exes[1])] if mode == "shlib" else [])
+    res = ctx.run(args=args, opts={"show": "all"})
+    eq(res.out, "ok\n", "stdout")
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    for kind in LEAK_KINDS[:4]:
+        eq(rep.own_total([kind]), want.get(kind, (0, 0)),
+           f"own {kind} (bytes, blocks); leaks: {rep.describe_leaks()}")
+    eq(rep.get("threads_not_stopped"), want.get("not_stopped", 0),
+       "threads_not_stopped")
+    lost = any(k in want for k in LOST_KINDS)
+    res.expect_rc(23 if lost else 0)
+
+
+def reach_case(mode, variant):
+    progs = ["reach" + variant] + (["libreach_hold"] if mode == "shlib"
+                                   else [])
+
+    @case(f"reach_{mode}{variant.replace(':', '_')}", *progs)
+    def _(ctx):
+        check_reach(ctx, mode, REACH[mode])
+
+
+for _mode in REACH:
+    for _variant in ("", ":O2", ":clang-O2"):
+        reach_case(_mode, _variant)
+
+
+@case("reach_blocked_thread_text_says_not_stopped", "reach")
+def _(ctx):
+    res = ctx.run(args=["blocked_thread"])
+    need("1 thread could not be stopped" in res.err,
+         f"no 'could not be stopped' line: {res.tail()}")
+
+
+@case("reach_show_default_hides_reachable", "reach")
+def _(ctx):
+    res = ctx.run(args=["global"])
+    need("still reachable in loss record" not in res.err,
+         "a still reachable record was listed by default")
+    need(re.search(r"still reachable: 144 bytes in 3 blocks", res.err),
+         f"summary line missing: {res.tail()}")
+    res = ctx.run(args=["global"], opts={"show": "reachable"})
+    need("still reachable in loss record" in res.err,
+         "show=reachable did not list the record")
+
+
+@case("reach_fail_on", "reach")
+def _(ctx):
+    # possibly lost alone does not fail by default; fail_on=possible does
+    ctx.run(args=["interior"]).expect_rc(0)
+    ctx.run(args=["interior"], opts={"fail_on": "possible"}).expect_rc(23)
+    ctx.run(args=["list"], opts={"fail_on": "none"}).expect_rc(0)
+    ctx.run(args=["global"], opts={"fail_on": "reachable"}).expect_rc(23)
+
+
+@case("reach_bad_kinds_option", "exit_status")
+def _(ctx):
+    check_bad_option(ctx, "show=definite,sometimes", "show", ["reachable"])
+    check_bad_option(ctx, "fail_on=", "fail_on", ["none"])
+
+
 # ---------------------------------------------------------------- main
 
 def needs_lib(c):
