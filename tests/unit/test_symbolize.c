@@ -6,6 +6,7 @@
  * the always_inline function is inlined at any level, the callee that
  * takes the return address never is.
  */
+#include <elfutils/libdwfl.h>
 #include <limits.h>
 #include <unistd.h>
 
@@ -125,5 +126,57 @@ static void unknown_address(void)
 	rcl_symbolize_end();
 }
 
+/* rcleak's own lookup of symbol names against libdwfl's. */
+static char *debuginfo_path;
+static const Dwfl_Callbacks callbacks = {
+    .find_elf = dwfl_linux_proc_find_elf,
+    .find_debuginfo = dwfl_build_id_find_debuginfo,
+    .debuginfo_path = &debuginfo_path,
+};
+
+/* Versions and C++ names are rewritten by rcleak: compare the others. */
+static bool plain(const char *name)
+{
+	return name && strchr(name, '@') == NULL && strncmp(name, "_Z", 2);
+}
+
+static int compare_module(Dwfl_Module *m, void **userdata, const char *name,
+                          Dwarf_Addr start, void *arg)
+{
+	Dwarf_Addr end;
+	int *compared = arg;
+
+	(void)userdata;
+	(void)name;
+	dwfl_module_info(m, NULL, NULL, &end, NULL, NULL, NULL, NULL);
+	for (Dwarf_Addr pc = start; pc < end; pc += (end - start) / 3000 + 1) {
+		const char *want = dwfl_module_addrname(m, pc);
+		const struct rcl_frame *f;
+		size_t n = rcl_symbolize(pc + 1, &f); /* a return address */
+
+		if (!plain(want))
+			continue;
+		CHECK_STR(f[n - 1].function, want);
+		(*compared)++;
+	}
+	return DWARF_CB_OK;
+}
+
+static void names_as_libdwfl_gives_them(void)
+{
+	Dwfl *ref = dwfl_begin(&callbacks);
+	int compared = 0;
+
+	dwfl_report_begin(ref);
+	CHECK_EQ(dwfl_linux_proc_report(ref, getpid()), 0);
+	dwfl_report_end(ref, NULL, NULL);
+	rcl_symbolize_begin();
+	dwfl_getmodules(ref, compare_module, &compared, 0);
+	rcl_symbolize_end();
+	dwfl_end(ref);
+	CHECK(compared > 1000);
+}
+
 TEST_MAIN("symbolize", TEST(function_file_line), TEST(inlined_chain),
-          TEST(two_reports_agree), TEST(unknown_address))
+          TEST(two_reports_agree), TEST(unknown_address),
+          TEST(names_as_libdwfl_gives_them))
