@@ -627,6 +627,22 @@ static size_t with_inlined(Dwarf_Die *cudie, Dwarf_Addr addr,
 }
 
 /*
+ * With split DWARF (-gsplit-dwarf) the CU in the module is a skeleton
+ * with the line table; the functions and inlined calls are in the unit
+ * of its .dwo file, which libdw finds and opens.
+ */
+static Dwarf_Die *split_unit(Dwarf_Die *cudie, Dwarf_Die *split)
+{
+	uint8_t type;
+
+	if (dwarf_cu_info(cudie->cu, NULL, &type, NULL, split, NULL, NULL,
+	                  NULL) == 0 &&
+	    type == DW_UT_skeleton && split->addr)
+		return split;
+	return cudie;
+}
+
+/*
  * A return address points after the call; the frame shows the call itself
  * (the return address minus one, as LeakSanitizer and valgrind do), so
  * module + offset is what addr2line needs for the call's line. The line
@@ -638,7 +654,7 @@ static size_t lookup(uintptr_t ip, struct rcl_frame *f)
 	Dwarf_Addr pc = ip - 1, bias = 0;
 	Dwfl_Module *m = dwfl ? dwfl_addrmodule(dwfl, pc) : NULL;
 	Dwarf_Line *line;
-	Dwarf_Die *cudie;
+	Dwarf_Die *cudie, split;
 	const char *name;
 	int lineno = 0;
 
@@ -669,7 +685,7 @@ static size_t lookup(uintptr_t ip, struct rcl_frame *f)
 		f->file = absolute(dwarf_linesrc(line, NULL, NULL), cudie);
 		f->line = f->file ? lineno : 0;
 	}
-	return with_inlined(cudie, pc - bias, f);
+	return with_inlined(split_unit(cudie, &split), pc - bias, f);
 }
 
 static size_t cached_size(size_t n)

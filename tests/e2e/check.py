@@ -1874,8 +1874,8 @@ def _(ctx):
     check_file_line(ctx)
 
 
-def check_inline_leak(ctx):
-    res = ctx.run(opts={"exitcode": 0})
+def check_inline_leak(ctx, exe=None):
+    res = ctx.run(exe=exe, opts={"exitcode": 0})
     res.expect_rc(0)
     st = expect_record(res.exit_report(), "fill", 33, 1, "malloc")["stack"]
     src = PROGS / "inline_leak.c"
@@ -1904,6 +1904,18 @@ def _(ctx):
 @case("inline_leak_clang_O2", "inline_leak:clang-O2")
 def _(ctx):
     check_inline_leak(ctx)
+
+
+@case("inline_leak_split_dwarf", "inline_leak:O2")
+def _(ctx):
+    """-gsplit-dwarf: the functions and inlined calls are in a .dwo file."""
+    cc, _, flags, _ = VARIANTS["O2"]
+    exe = ctx.tmp / "inline_leak"
+    subprocess.run([cc, "-gsplit-dwarf"] + flags + [
+        "-I", str(INCLUDE), "-I", str(PROGS), "-o", str(exe),
+        str(PROGS / "inline_leak.c")], cwd=ctx.tmp, check=True)
+    need(list(ctx.tmp.glob("*.dwo")), "no .dwo file made")
+    check_inline_leak(ctx, exe)
 
 
 @case("inline_leak_cxx_O2", "inline_leak_cxx:O2")
