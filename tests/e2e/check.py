@@ -2137,6 +2137,136 @@ def _(ctx):
 def _(ctx):
     check_bad_option(ctx, "show=definite,sometimes", "show", ["reachable"])
     check_bad_option(ctx, "fail_on=", "fail_on", ["none"])
+# ---- file:line and inlined frames ----
+
+def src_line(path, text):
+    """The line number of the one line of path that contains text."""
+    hits = [i + 1 for i, ln in enumerate(Path(path).read_text().splitlines())
+            if text in ln]
+    if len(hits) != 1:
+        raise Fail(f"{len(hits)} lines of {path} contain {text!r}, want 1")
+    return hits[0]
+
+
+def expect_at(stack, i, name, src, text, inlined=False):
+    """stack[i] is function name at the line of src that holds text, in an
+    absolute file path, inlined or not."""
+    expect_frame(stack, i, name, "stack")
+    fr = stack[i]
+    want = (src.name, src_line(src, text))
+    eq((base(fr["file"]), fr["line"]), want, f"stack[{i}] ({name}) file:line")
+    need(fr["file"].startswith("/"), f"stack[{i}] file {fr['file']!r} is "
+         "not absolute")
+    eq(fr.get("inlined", False), inlined, f"stack[{i}] ({name}) inlined")
+
+
+def check_file_line(ctx):
+    res = ctx.run(opts={"exitcode": 0})
+    res.expect_rc(0)
+    st = expect_record(res.exit_report(), "make_leak", 21, 1, "malloc")["stack"]
+    src = PROGS / "file_line.c"
+    expect_at(st, 0, "make_leak", src, "/* @alloc */")
+    expect_at(st, 1, "main", src, "/* @call */")
+    need(f"file_line.c:{src_line(src, '/* @alloc */')} (" in res.err,
+         f"text report lacks make_leak's file:line: {res.tail()}")
+
+
+@case("file_line", "file_line")
+def _(ctx):
+    check_file_line(ctx)
+
+
+@case("file_line_O2", "file_line:O2")
+def _(ctx):
+    check_file_line(ctx)
+
+
+@case("file_line_clang", "file_line:clang")
+def _(ctx):
+    check_file_line(ctx)
+
+
+@case("file_line_clang_O2", "file_line:clang-O2")
+def _(ctx):
+    check_file_line(ctx)
+
+
+def check_inline_leak(ctx, exe=None):
+    res = ctx.run(exe=exe, opts={"exitcode": 0})
+    res.expect_rc(0)
+    st = expect_record(res.exit_report(), "fill", 33, 1, "malloc")["stack"]
+    src = PROGS / "inline_leak.c"
+    expect_at(st, 0, "fill", src, "/* @alloc */", inlined=True)
+    expect_at(st, 1, "wrap", src, "/* @wrap */", inlined=True)
+    expect_at(st, 2, "holder", src, "/* @holder */")
+    expect_at(st, 3, "main", src, "/* @main */")
+    for key in ("ip", "module", "offset"):
+        eq({fr[key] for fr in st[:3]}, {st[0][key]},
+           f"{key} of the inlined frames and their caller")
+    need(f"inline_leak.c:{src_line(src, '/* @alloc */')} (" in res.err and
+         ", inlined)" in res.err,
+         f"text report lacks the inlined frame: {res.tail()}")
+
+
+@case("inline_leak", "inline_leak")
+def _(ctx):
+    check_inline_leak(ctx)
+
+
+@case("inline_leak_O2", "inline_leak:O2")
+def _(ctx):
+    check_inline_leak(ctx)
+
+
+@case("inline_leak_clang_O2", "inline_leak:clang-O2")
+def _(ctx):
+    check_inline_leak(ctx)
+
+
+@case("inline_leak_split_dwarf", "inline_leak:O2")
+def _(ctx):
+    """-gsplit-dwarf: the functions and inlined calls are in a .dwo file."""
+    cc, _, flags, _ = VARIANTS["O2"]
+    exe = ctx.tmp / "inline_leak"
+    subprocess.run([cc, "-gsplit-dwarf"] + flags + [
+        "-I", str(INCLUDE), "-I", str(PROGS), "-o", str(exe),
+        str(PROGS / "inline_leak.c")], cwd=ctx.tmp, check=True)
+    need(list(ctx.tmp.glob("*.dwo")), "no .dwo file made")
+    check_inline_leak(ctx, exe)
+
+
+@case("inline_leak_cxx_O2", "inline_leak_cxx:O2")
+def _(ctx):
+    res = ctx.run(opts={"exitcode": 0})
+    res.expect_rc(0)
+    make = "shapes::Box<shapes::Widget>::make()"
+    st = expect_record(res.exit_report(), make, 20, 1)["stack"]
+    src = PROGS / "inline_leak_cxx.cpp"
+    expect_at(st, 0, make, src, "/* @alloc */", inlined=True)
+    expect_at(st, 1, "build()", src, "/* @call */")
+
+
+@case("file_line_of_a_dlclosed_module", "dlopen_leak", "libdso_leak")
+def _(ctx):
+    res = ctx.run(args=[str(ctx.exes[1])], opts={"exitcode": 0})
+    res.expect_rc(0)
+    st = expect_record(res.exit_report(), "dso_make", 45, 1, "malloc")["stack"]
+    expect_at(st, 0, "dso_make", PROGS / "libdso_leak.c", "= malloc(45)")
+    expect_at(st, 1, "call_dso", PROGS / "dlopen_leak.c", "fn();")
+
+
+@case("file_line_from_gnu_debuglink", "split_debug")
+def _(ctx):
+    exe = ctx.tmp / "split_debug"
+    dbg = ctx.tmp / "split_debug.debug"
+    shutil.copy(ctx.exe, exe)
+    subprocess.run(["objcopy", "--only-keep-debug", str(exe), str(dbg)],
+                   check=True)
+    subprocess.run(["objcopy", "--strip-all",
+                    f"--add-gnu-debuglink={dbg}", str(exe)], check=True)
+    res = ctx.run(exe=exe, opts={"exitcode": 0})
+    st = expect_record(res.exit_report(), "hidden_alloc", 17, 1)["stack"]
+    expect_at(st, 0, "hidden_alloc", PROGS / "split_debug.c", "= malloc(n)")
 
 
 # ---------------------------------------------------------------- main

@@ -4,9 +4,12 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 UNIT_OBJS := $(filter-out $(BUILD)/obj/interpose.o,$(LIB_OBJS))
 
+# test_symbolize reads its own lines back: debug info whatever CFLAGS says.
+$(BUILD)/tests/unit/test_symbolize: UNIT_CFLAGS = -g
+
 $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/unit.h $(UNIT_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(STDFLAGS) -Wno-missing-prototypes $(UNWIND_CFLAGS) -Isrc -o $@ $< $(UNIT_OBJS) $(LIBS)
+	$(CC) $(CFLAGS) $(UNIT_CFLAGS) $(STDFLAGS) -Wno-missing-prototypes $(UNWIND_CFLAGS) -Isrc -o $@ $< $(UNIT_OBJS) $(LIBS)
 
 test-unit: $(UNIT_BINS)
 	@for t in $(UNIT_BINS); do $$t || true; done
