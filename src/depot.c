@@ -69,7 +69,12 @@ static unsigned hash_ips(const uintptr_t *ips, uint32_t depth)
 rcl_stack_id rcl_depot_put(const uintptr_t *ips, uint32_t depth)
 {
 	unsigned hash = hash_ips(ips, depth);
-	struct depot_shard *s = &shards[hash % SHARDS];
+	/*
+	 * The shard from the top bits: uthash picks buckets from the low
+	 * ones, which would all be equal within a shard, and then gives up
+	 * expanding (every lookup a walk down one chain).
+	 */
+	struct depot_shard *s = &shards[(hash >> 24) % SHARDS];
 	struct record *r;
 	rcl_stack_id id = 0;
 
@@ -104,6 +109,15 @@ const struct rcl_stack *rcl_depot_get(rcl_stack_id id)
 	if (id == 0 || region == NULL)
 		return &empty;
 	return &((struct record *)(region + (size_t)id * 8))->stack;
+}
+
+/* True when uthash found a shard's hash so bad it stopped expanding. */
+bool rcl_depot_degenerate(void)
+{
+	for (int i = 0; i < SHARDS; i++)
+		if (shards[i].map && shards[i].map->hh.tbl->noexpand)
+			return true;
+	return false;
 }
 
 void rcl_depot_lock_all(void)

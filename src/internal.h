@@ -157,6 +157,7 @@ struct rcl_stack {
 };
 rcl_stack_id rcl_depot_put(const uintptr_t *ips, uint32_t depth);
 const struct rcl_stack *rcl_depot_get(rcl_stack_id id);
+bool rcl_depot_degenerate(void); /* for the tests */
 void rcl_depot_lock_all(void);
 void rcl_depot_unlock_all(void);
 
