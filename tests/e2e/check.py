@@ -1207,7 +1207,10 @@ def _(ctx):
     res.expect_rc(3)
     rep = res.exit_report()
     rep.expect_no_errors()
-    expect_record(rep, "main_leak", 21, 1, "malloc")
+    # The kind is not the point here (a stale copy of the pointer may lie
+    # in the new thread's start frame, which glibc's start_thread fills
+    # with the registers the thread was cloned with): the record is.
+    expect_record(rep, "main_leak", 21, 1, "malloc", kinds=LEAK_KINDS[:4])
 
 
 # Public API
