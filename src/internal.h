@@ -198,6 +198,7 @@ void rcl_table_count(struct rcl_shard *s, int allocs, int frees);
 /* Calls fn for every block, all shards locked: one consistent moment. */
 void rcl_table_foreach(void (*fn)(struct rcl_block *b, void *arg), void *arg,
                        uint64_t *allocs, uint64_t *frees);
+size_t rcl_table_size(void);
 void rcl_table_visit(void (*fn)(struct rcl_block *b, void *arg), void *arg,
                      uint64_t *allocs, uint64_t *frees);
 void rcl_table_totals(uint64_t *allocs, uint64_t *frees);

@@ -32,9 +32,12 @@ const char *rcl_leak_kind_name(enum rcl_leak_kind kind)
 	return names[kind];
 }
 
-static bool grow(struct snapshot *s)
+static bool grow(struct snapshot *s, size_t want)
 {
 	size_t cap = s->cap ? s->cap * 2 : 4096;
+
+	if (cap < want)
+		cap = want;
 	struct rcl_snap *v = rcl_meta_alloc(cap * sizeof(*v));
 
 	if (v == NULL)
@@ -99,7 +102,7 @@ static void take(struct rcl_block *b, void *arg)
 
 	if (b->state != RCL_LIVE)
 		return;
-	if (s->n == s->cap && !grow(s))
+	if (s->n == s->cap && !grow(s, 0))
 		return;
 	e = &s->v[s->n++];
 	e->addr = b->addr;
@@ -490,6 +493,7 @@ static bool write_report(const char *when, bool halted, uintptr_t self_sp,
 		take_stdio(&s);
 		rcl_quarantine_check_all();
 		rcl_table_lock_all();
+		grow(&s, rcl_table_size()); /* one array, not a doubling */
 		rcl_table_visit(take, &s, &r.allocations, &r.frees);
 		classify(&r, &s, self_sp, self_regs, 6);
 		rcl_table_unlock_all();

@@ -130,6 +130,16 @@ void rcl_table_foreach(void (*fn)(struct rcl_block *b, void *arg), void *arg,
 	rcl_table_unlock_all();
 }
 
+/* Records in the table (any state); every shard locked by the caller. */
+size_t rcl_table_size(void)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < SHARDS; i++)
+		n += HASH_COUNT(shards[i].map);
+	return n;
+}
+
 /* As rcl_table_foreach, with every shard already locked by the caller. */
 void rcl_table_visit(void (*fn)(struct rcl_block *b, void *arg), void *arg,
                      uint64_t *allocs, uint64_t *frees)

@@ -2069,6 +2069,7 @@ REACH = {
     "xor": {"definitely_lost": (64, 1)},
     "global": {"still_reachable": (144, 3)},
     "shlib": {"still_reachable": (56, 1)},
+    "shlib_tls": {"still_reachable": (60, 1)},
     "tls": {"still_reachable": (72, 1)},
     "thread_tls": {"still_reachable": (88, 1)},
     "thread_stack": {"still_reachable": (96, 1)},
@@ -2080,7 +2081,7 @@ REACH = {
 
 
 def check_reach(ctx, mode, want):
-    args = [mode] + ([str(ctx.exes[1])] if mode == "shlib" else [])
+    args = [mode] + ([str(ctx.exes[1])] if mode.startswith("shlib") else [])
     res = ctx.run(args=args, opts={"show": "all"})
     eq(res.out, "ok\n", "stdout")
     rep = res.exit_report()
@@ -2095,8 +2096,8 @@ def check_reach(ctx, mode, want):
 
 
 def reach_case(mode, variant):
-    progs = ["reach" + variant] + (["libreach_hold"] if mode == "shlib"
-                                   else [])
+    progs = ["reach" + variant] + (["libreach_hold"]
+                                   if mode.startswith("shlib") else [])
 
     @case(f"reach_{mode}{variant.replace(':', '_')}", *progs)
     def _(ctx):
@@ -2106,6 +2107,19 @@ def reach_case(mode, variant):
 for _mode in REACH:
     for _variant in ("", ":O2", ":clang-O2"):
         reach_case(_mode, _variant)
+
+
+@case("reach_check_while_threads_churn", "reach")
+def _(ctx):
+    res = ctx.run(args=["churn_check"])
+    eq(res.out, "ok\n", "stdout")
+    res.expect_rc(0)
+    checks = [r for r in res.reports if r["when"] == "check"]
+    eq(len(checks), 5, "check reports")
+    for rep in checks + [res.exit_report()]:
+        rep.expect_no_errors()
+        eq(rep.get("threads_not_stopped"), 0, "threads_not_stopped")
+        eq(rep.own_total(), (0, 0), "own lost (bytes, blocks)")
 
 
 @case("reach_blocked_thread_text_says_not_stopped", "reach")

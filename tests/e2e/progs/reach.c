@@ -15,6 +15,7 @@
  *              lost, 3 blocks of 48 still reachable (frame 0 make_node)
  *   shlib      a static in LIB (libreach_hold.so, dlopened) holds a
  *              malloc(56): nothing lost
+ *   shlib_tls  a __thread variable of LIB holds malloc(60): nothing lost
  *   tls        a __thread variable of the main thread holds malloc(72):
  *              nothing lost
  *   thread_tls another thread, still running at exit, holds malloc(88) in
@@ -27,6 +28,9 @@
  *              (joined): 112 definitely lost
  *   mmap       a malloc(120) pointer is stored only in an anonymous page
  *              the program mmap()ed: nothing lost
+ *   churn_check  4 threads malloc and free in a loop while main calls
+ *              rcleak_check() 5 times, then joins them: nothing lost, every
+ *              report has threads_not_stopped 0
  *   munmap     as mmap (malloc(128)), but the page is unmapped before
  *              exit: 128 definitely lost
  * Prints "ok" last; exit status 0 unless rcleak finds lost blocks.
@@ -98,15 +102,16 @@ static NOINLINE void keep_xored(void)
 	SINK();
 }
 
-static NOINLINE void keep_in_lib(const char *lib)
+static NOINLINE void keep_in_lib(const char *lib, const char *fn,
+                                 size_t size)
 {
 	void *h = dlopen(lib, RTLD_NOW);
 	void (*hold)(void *);
 
 	REQUIRE(h != NULL);
-	hold = (void (*)(void *))dlsym(h, "reach_hold");
+	hold = (void (*)(void *))dlsym(h, fn);
 	REQUIRE(hold != NULL);
-	hold(malloc(56));
+	hold(malloc(size));
 	SINK();
 }
 
@@ -180,6 +185,29 @@ static NOINLINE void start(void *(*fn)(void *), size_t arg, bool join)
 		wait_ready();
 }
 
+static void *churner(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 200000; i++) {
+		void *volatile p = malloc(16 + i % 512);
+
+		free(p);
+	}
+	return NULL;
+}
+
+static NOINLINE void check_while_churning(void)
+{
+	pthread_t t[4];
+
+	for (int i = 0; i < 4; i++)
+		REQUIRE(pthread_create(&t[i], NULL, churner, NULL) == 0);
+	for (int i = 0; i < 5 && under_rcleak(); i++)
+		rcleak_check();
+	for (int i = 0; i < 4; i++)
+		REQUIRE(pthread_join(t[i], NULL) == 0);
+}
+
 static NOINLINE void *keep_in_mmap(size_t size)
 {
 	void **page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
@@ -206,7 +234,9 @@ int main(int argc, char **argv)
 	else if (strcmp(mode, "global") == 0)
 		make_list(3, 48, &global_root);
 	else if (strcmp(mode, "shlib") == 0 && argc > 2)
-		keep_in_lib(argv[2]);
+		keep_in_lib(argv[2], "reach_hold", 56);
+	else if (strcmp(mode, "shlib_tls") == 0 && argc > 2)
+		keep_in_lib(argv[2], "reach_hold_tls", 60);
 	else if (strcmp(mode, "tls") == 0)
 		keep_in_tls();
 	else if (strcmp(mode, "thread_tls") == 0)
@@ -217,6 +247,8 @@ int main(int argc, char **argv)
 		start(stack_worker, 104, false);
 	else if (strcmp(mode, "exited_thread") == 0)
 		start(exiting_worker, 0, true);
+	else if (strcmp(mode, "churn_check") == 0)
+		check_while_churning();
 	else if (strcmp(mode, "mmap") == 0)
 		ESCAPE(keep_in_mmap(120));
 	else if (strcmp(mode, "munmap") == 0)
