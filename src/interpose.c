@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <threads.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -403,6 +404,23 @@ RCLEAK_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
                                  void *(*fn)(void *), void *arg)
 {
 	return rcl_threads_create(thread, attr, fn, arg);
+}
+
+/*
+ * glibc's thrd_create calls its pthread_create internally, past rcleak's:
+ * C11 threads are started through the wrapper instead. Their start
+ * function returns int where a pthread one returns a pointer; thrd_join
+ * keeps only the low 32 bits, so the result comes through.
+ */
+RCLEAK_EXPORT int thrd_create(thrd_t *thread, thrd_start_t fn, void *arg)
+{
+	int err = rcl_threads_create((pthread_t *)thread, NULL,
+	                             (void *(*)(void *))(void (*)(void))fn,
+	                             arg);
+
+	if (err == 0)
+		return thrd_success;
+	return err == ENOMEM || err == EAGAIN ? thrd_nomem : thrd_error;
 }
 
 RCLEAK_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,

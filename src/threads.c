@@ -139,8 +139,12 @@ int rcl_threads_create(pthread_t *thread, const pthread_attr_t *attr,
 	struct start *st;
 	int err;
 
-	if (!rcl_boot() || real_create == NULL)
+	if (!rcl_boot())
 		return EAGAIN;
+	if (real_create == NULL) /* called while rcleak itself boots */
+		real_create = (int (*)(pthread_t *, const pthread_attr_t *,
+		                       void *(*)(void *), void *))
+		    dlsym(RTLD_NEXT, "pthread_create");
 	st = rcl_meta_alloc(sizeof(*st));
 	if (st == NULL)
 		return real_create(thread, attr, fn, arg);

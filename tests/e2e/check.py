@@ -1537,7 +1537,7 @@ def _(ctx):
                        text=True)
     eq(p.returncode, 0, "nm exit status")
     ok = re.compile(
-        r"(malloc|free|cfree|dlclose|pthread_create|mmap|mmap64|munmap|mremap|"
+        r"(malloc|free|cfree|dlclose|pthread_create|thrd_create|mmap|mmap64|munmap|mremap|"
         r"calloc|realloc|reallocarray|posix_memalign|"
         r"aligned_alloc|memalign|valloc|pvalloc|malloc_usable_size|strdup|"
         r"strndup|_Zn[wa]\w+|_Zd[la]\w+|rcleak_\w+|_init|_fini)(@.*)?")
@@ -2073,6 +2073,7 @@ REACH = {
     "tls": {"still_reachable": (72, 1)},
     "thread_tls": {"still_reachable": (88, 1)},
     "thread_stack": {"still_reachable": (96, 1)},
+    "c11_thread": {"still_reachable": (92, 1)},
     "blocked_thread": {"still_reachable": (104, 1), "not_stopped": 1},
     "exited_thread": {"definitely_lost": (112, 1)},
     "mmap": {"still_reachable": (120, 1)},

@@ -22,6 +22,8 @@
  *              its __thread variable: nothing lost
  *   thread_stack  another thread, still running at exit, holds malloc(96)
  *              only in a local variable: nothing lost; threads_not_stopped 0
+ *   c11_thread as thread_stack, with a C11 thrd_create thread and
+ *              malloc(92): nothing lost
  *   blocked_thread  as thread_stack (malloc(104)), but the thread blocks
  *              every signal: nothing lost, threads_not_stopped 1
  *   exited_thread  a thread kept malloc(112) on its stack and then exited
@@ -41,6 +43,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <sys/mman.h>
+#include <threads.h>
 
 struct node {
 	struct node *next;
@@ -165,6 +168,27 @@ static void *stack_worker(void *arg)
 	return NULL;
 }
 
+static int c11_worker(void *arg)
+{
+	void *volatile mine = malloc(92);
+
+	(void)arg;
+	signal_ready();
+	for (;;) {
+		ESCAPE(mine);
+		pause();
+	}
+	return 0;
+}
+
+static NOINLINE void start_c11(void)
+{
+	thrd_t t;
+
+	REQUIRE(thrd_create(&t, c11_worker, NULL) == thrd_success);
+	wait_ready();
+}
+
 static void *exiting_worker(void *arg)
 {
 	void *volatile mine = malloc(112);
@@ -243,6 +267,8 @@ int main(int argc, char **argv)
 		start(tls_worker, 0, false);
 	else if (strcmp(mode, "thread_stack") == 0)
 		start(stack_worker, 96, false);
+	else if (strcmp(mode, "c11_thread") == 0)
+		start_c11();
 	else if (strcmp(mode, "blocked_thread") == 0)
 		start(stack_worker, 104, false);
 	else if (strcmp(mode, "exited_thread") == 0)
