@@ -31,8 +31,9 @@ static pthread_once_t region_once = PTHREAD_ONCE_INIT;
 
 static void reserve(void)
 {
-	void *p = rcl_sys_mmap(NULL, REGION_BYTES, PROT_READ | PROT_WRITE,
-	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	void *p =
+	    rcl_sys_mmap(NULL, REGION_BYTES, PROT_READ | PROT_WRITE,
+	                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
 	if (p == MAP_FAILED)
 		rcl_meta_note_failure();

@@ -307,7 +307,7 @@ struct rcl_report {
 	struct rcl_error_group *groups;
 	size_t ngroups;
 	size_t threads_not_stopped; /* scanned while they ran */
-	bool incomplete; /* rcleak ran out of its own memory */
+	bool incomplete;            /* rcleak ran out of its own memory */
 	bool halted;
 };
 
@@ -344,13 +344,13 @@ void rcl_mmaps_unlock(void);
 struct rcl_thread {
 	struct rcl_thread *next;
 	int tid;
-	bool alive;             /* started, and not yet exited */
-	bool stopped;           /* by the current rcl_threads_stop */
-	unsigned stopped_gen;   /* written by the stop handler */
-	uintptr_t tp;           /* pthread_self(): static TLS lies below */
-	uintptr_t stack_lo;     /* 0, 0 for the main thread: see the maps */
+	bool alive;           /* started, and not yet exited */
+	bool stopped;         /* by the current rcl_threads_stop */
+	unsigned stopped_gen; /* written by the stop handler */
+	uintptr_t tp;         /* pthread_self(): static TLS lies below */
+	uintptr_t stack_lo;   /* 0, 0 for the main thread: see the maps */
 	uintptr_t stack_hi;
-	uintptr_t sp;           /* where it was stopped */
+	uintptr_t sp;            /* where it was stopped */
 	uintptr_t regs[23 + 32]; /* general registers, then xmm0-15 */
 };
 

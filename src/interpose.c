@@ -414,9 +414,9 @@ RCLEAK_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
  */
 RCLEAK_EXPORT int thrd_create(thrd_t *thread, thrd_start_t fn, void *arg)
 {
-	int err = rcl_threads_create((pthread_t *)thread, NULL,
-	                             (void *(*)(void *))(void (*)(void))fn,
-	                             arg);
+	int err =
+	    rcl_threads_create((pthread_t *)thread, NULL,
+	                       (void *(*)(void *))(void (*)(void))fn, arg);
 
 	if (err == 0)
 		return thrd_success;
@@ -429,8 +429,8 @@ RCLEAK_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
 	return rcl_mmaps_map(addr, len, prot, flags, fd, off);
 }
 
-RCLEAK_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags,
-                           int fd, off_t off)
+RCLEAK_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd,
+                           off_t off)
 {
 	return rcl_mmaps_map(addr, len, prot, flags, fd, off);
 }

@@ -35,7 +35,7 @@ static int size_class(size_t size)
 static void *map(size_t size)
 {
 	void *p = rcl_sys_mmap(NULL, size, PROT_READ | PROT_WRITE,
-	               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	if (p == MAP_FAILED) {
 		rcl_meta_note_failure();

@@ -140,7 +140,8 @@ void *rcl_mmaps_remap(void *old, size_t old_len, size_t len, int flags,
 			known = known || (regions[i].lo <= (uintptr_t)old &&
 			                  (uintptr_t)old < regions[i].hi);
 		if (known) {
-			cut((uintptr_t)old, (uintptr_t)old + page_round(old_len));
+			cut((uintptr_t)old,
+			    (uintptr_t)old + page_round(old_len));
 			add((uintptr_t)p, (uintptr_t)p + page_round(len));
 		}
 	}

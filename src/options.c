@@ -76,11 +76,15 @@ static unsigned default_kinds(const char *s)
 
 void rcl_options_defaults(struct rcl_options *o)
 {
-#define INT(def)                      (def)
-#define BOOL(def)                     (def)
-#define STR(def)                      ((char *)(def))
-#define KINDS(def)                    default_kinds(def)
-#define LIST(def)                     (struct rcl_list){{0}, 0}
+#define INT(def)   (def)
+#define BOOL(def)  (def)
+#define STR(def)   ((char *)(def))
+#define KINDS(def) default_kinds(def)
+#define LIST(def)                                                              \
+	(struct rcl_list)                                                      \
+	{                                                                      \
+		{0}, 0                                                         \
+	}
 #define X(t, name, def, lo, hi, help) o->name = t(def);
 #include "options.def"
 #undef X

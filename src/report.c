@@ -109,8 +109,8 @@ static void take(struct rcl_block *b, void *arg)
 	e->size = b->size;
 	e->stack = b->alloc_stack;
 	e->alloc_kind = b->kind;
-	e->root = (b->flags & RCL_IGNORED) || loader_block(s, b) ||
-	          stdio_block(s, b);
+	e->root =
+	    (b->flags & RCL_IGNORED) || loader_block(s, b) || stdio_block(s, b);
 	e->kind = RCL_DEFINITE;
 	e->overflow = false;
 	if (!(b->flags & RCL_DAMAGED) &&

@@ -21,8 +21,8 @@ static void line(struct rcl_out *o, const struct rcl_report *r,
 }
 
 /* "#3 0x4011d6 in parse src/parse.c:42 (/usr/bin/app+0x11d6)" */
-static void frame(struct rcl_out *o, const struct rcl_report *r,
-                  uint32_t index, const struct rcl_frame *f)
+static void frame(struct rcl_out *o, const struct rcl_report *r, uint32_t index,
+                  const struct rcl_frame *f)
 {
 	prefix(o, r);
 	rcl_out_str(o, "   #");

@@ -82,8 +82,7 @@ static uintptr_t own_base(void)
 {
 	Dl_info info;
 
-	return dladdr((void *)own_base, &info) ? (uintptr_t)info.dli_fbase
-	                                       : 0;
+	return dladdr((void *)own_base, &info) ? (uintptr_t)info.dli_fbase : 0;
 }
 
 /* Reads /proc/self/maps into roots.maps (no allocation: room is made). */
@@ -273,8 +272,8 @@ void rcl_roots_scan(struct rcl_scan *s, uintptr_t self_sp,
 			scan_stack(s, t, self_sp);
 			self_known = true;
 		} else if (t->stopped) {
-			rcl_scan_root_words(s, t->regs,
-			                    sizeof(t->regs) / sizeof(t->regs[0]));
+			rcl_scan_root_words(
+			    s, t->regs, sizeof(t->regs) / sizeof(t->regs[0]));
 			scan_stack(s, t, t->sp);
 		} else {
 			scan_stack(s, t, 0);

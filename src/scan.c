@@ -145,8 +145,7 @@ static void reach(struct rcl_scan *s, uintptr_t word, bool definite)
 	b = &s->v[i];
 	if (b->mark == REACHED)
 		return;
-	if (definite &&
-	    (word == b->addr || start_by_heuristic(b, word))) {
+	if (definite && (word == b->addr || start_by_heuristic(b, word))) {
 		b->mark = REACHED;
 		push(s, (size_t)i);
 	} else if (b->mark == UNREACHED) {

@@ -28,13 +28,14 @@
  * SIGPWR, as the Boehm collector uses: programs rarely handle it. It is
  * only installed while a report stops threads.
  */
-#define STOP_SIGNAL SIGPWR
+#define STOP_SIGNAL     SIGPWR
 #define STOP_TIMEOUT_MS 3000
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct rcl_thread *threads; /* every record, live or not */
 static pthread_key_t exit_key;
-static __thread struct rcl_thread *self __attribute__((tls_model("initial-exec")));
+static __thread struct rcl_thread *self
+    __attribute__((tls_model("initial-exec")));
 
 static _Atomic unsigned stop_gen, resume_gen, acks;
 static int (*real_create)(pthread_t *, const pthread_attr_t *,
@@ -99,9 +100,9 @@ static void register_self(uintptr_t lo, uintptr_t hi)
 void rcl_threads_init(void)
 {
 	pthread_key_create(&exit_key, forget);
-	real_create = (int (*)(pthread_t *, const pthread_attr_t *,
-	                       void *(*)(void *), void *))
-	    dlsym(RTLD_NEXT, "pthread_create");
+	real_create =
+	    (int (*)(pthread_t *, const pthread_attr_t *, void *(*)(void *),
+	             void *))dlsym(RTLD_NEXT, "pthread_create");
 	/* The main thread's stack is found in /proc/self/maps when needed. */
 	register_self(0, 0);
 }
@@ -142,9 +143,10 @@ int rcl_threads_create(pthread_t *thread, const pthread_attr_t *attr,
 	if (!rcl_boot())
 		return EAGAIN;
 	if (real_create == NULL) /* called while rcleak itself boots */
-		real_create = (int (*)(pthread_t *, const pthread_attr_t *,
-		                       void *(*)(void *), void *))
-		    dlsym(RTLD_NEXT, "pthread_create");
+		real_create =
+		    (int (*)(pthread_t *, const pthread_attr_t *,
+		             void *(*)(void *), void *))dlsym(RTLD_NEXT,
+		                                              "pthread_create");
 	st = rcl_meta_alloc(sizeof(*st));
 	if (st == NULL)
 		return real_create(thread, attr, fn, arg);
@@ -183,8 +185,9 @@ static void on_stop(int sig, siginfo_t *info, void *context)
 	if (t == NULL || atomic_load(&resume_gen) == gen ||
 	    t->stopped_gen == gen)
 		return;
-	_Static_assert(sizeof(t->regs) == sizeof(uc->uc_mcontext.gregs) +
-	                                      sizeof(uc->uc_mcontext.fpregs->_xmm),
+	_Static_assert(sizeof(t->regs) ==
+	                   sizeof(uc->uc_mcontext.gregs) +
+	                       sizeof(uc->uc_mcontext.fpregs->_xmm),
 	               "rcl_thread.regs holds the general and xmm registers");
 	memcpy(t->regs, uc->uc_mcontext.gregs, sizeof(uc->uc_mcontext.gregs));
 	if (uc->uc_mcontext.fpregs)

@@ -73,12 +73,14 @@ static void many_distinct_stacks_stay_hashed(void)
 
 	for (uint32_t n = 0; n < 200000; n++) {
 		for (int i = 0; i < 20; i++)
-			ips[i] = 0x401000 + ((n >> i & 1) ? 0x40 : 0x20) + i * 8;
+			ips[i] =
+			    0x401000 + ((n >> i & 1) ? 0x40 : 0x20) + i * 8;
 		ips[19] = 0x500000 + n;
 		CHECK(rcl_depot_put(ips, 20) != 0);
 	}
 	CHECK(!rcl_depot_degenerate());
 }
 
-TEST_MAIN("depot", TEST(many_distinct_stacks_stay_hashed), TEST(same_stack_same_id), TEST(empty_stack_is_zero),
+TEST_MAIN("depot", TEST(many_distinct_stacks_stay_hashed),
+          TEST(same_stack_same_id), TEST(empty_stack_is_zero),
           TEST(threads_agree_on_ids))

@@ -319,18 +319,26 @@ static void apply_suppresses_blocks_and_what_they_keep(void)
 	add_patterns(text);
 	s = last();
 	for (int round = 0; round < 2; round++) {
-		v[0] = (struct rcl_snap){.kind = RCL_DEFINITE, .stack = eps,
-		                         .size = 24, .leader = 0};
-		v[1] = (struct rcl_snap){.kind = RCL_INDIRECT, .stack = other,
-		                         .size = 5, .leader = 0};
-		v[2] = (struct rcl_snap){.kind = RCL_REACHABLE, .stack = eps,
-		                         .size = 8};
-		v[3] = (struct rcl_snap){.kind = RCL_DEFINITE, .stack = other,
-		                         .size = 7, .leader = 3};
-		v[4] = (struct rcl_snap){.kind = RCL_INDIRECT, .stack = other,
-		                         .size = 3, .leader = 3};
-		v[5] = (struct rcl_snap){.kind = RCL_POSSIBLE, .stack = eps,
-		                         .size = 11};
+		v[0] = (struct rcl_snap){.kind = RCL_DEFINITE,
+		                         .stack = eps,
+		                         .size = 24,
+		                         .leader = 0};
+		v[1] = (struct rcl_snap){.kind = RCL_INDIRECT,
+		                         .stack = other,
+		                         .size = 5,
+		                         .leader = 0};
+		v[2] = (struct rcl_snap){
+		    .kind = RCL_REACHABLE, .stack = eps, .size = 8};
+		v[3] = (struct rcl_snap){.kind = RCL_DEFINITE,
+		                         .stack = other,
+		                         .size = 7,
+		                         .leader = 3};
+		v[4] = (struct rcl_snap){.kind = RCL_INDIRECT,
+		                         .stack = other,
+		                         .size = 3,
+		                         .leader = 3};
+		v[5] = (struct rcl_snap){
+		    .kind = RCL_POSSIBLE, .stack = eps, .size = 11};
 		rcl_symbolize_begin();
 		rcl_suppress_apply(v, 6);
 		rcl_symbolize_end();
@@ -375,9 +383,13 @@ static void writers_list_matched_suppressions(void)
 
 	struct rcl_snap v[3] = {
 	    {.kind = RCL_DEFINITE, .stack = losses[0].stack, .size = 20},
-	    {.kind = RCL_DEFINITE, .stack = losses[0].stack, .size = 20,
+	    {.kind = RCL_DEFINITE,
+	     .stack = losses[0].stack,
+	     .size = 20,
 	     .leader = 1},
-	    {.kind = RCL_DEFINITE, .stack = losses[1].stack, .size = 9,
+	    {.kind = RCL_DEFINITE,
+	     .stack = losses[1].stack,
+	     .size = 9,
 	     .leader = 2},
 	};
 
