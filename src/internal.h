@@ -347,6 +347,7 @@ struct rcl_thread {
 	bool alive;           /* started, and not yet exited */
 	bool stopped;         /* by the current rcl_threads_stop */
 	unsigned stopped_gen; /* written by the stop handler */
+	unsigned exit_rounds; /* key destructor rounds seen at exit */
 	uintptr_t tp;         /* pthread_self(): static TLS lies below */
 	uintptr_t stack_lo;   /* 0, 0 for the main thread: see the maps */
 	uintptr_t stack_hi;
@@ -365,11 +366,30 @@ const struct rcl_thread *rcl_threads_list(void);
 
 /* ---- roots_linux.c: where the leak check looks for pointers ---- */
 
+struct rcl_map { /* a line of /proc/self/maps */
+	uintptr_t lo, hi;
+	bool readable, writable, main_stack;
+};
+
+struct rcl_roots {
+	struct rcl_range *data; /* modules' writable segments */
+	size_t ndata, datacap;
+	struct rcl_range *mmaps; /* the program's own mappings */
+	size_t nmmaps;
+	struct rcl_map *maps; /* /proc/self/maps, sorted */
+	size_t nmaps, mapcap;
+	size_t tls_size;
+};
+
+/*
+ * One report's roots: prepared before the world stops, scanned with it
+ * stopped, released after.
+ */
 struct rcl_scan;
-void rcl_roots_prepare(void);
-void rcl_roots_scan(struct rcl_scan *s, uintptr_t self_sp,
+void rcl_roots_prepare(struct rcl_roots *rt);
+void rcl_roots_scan(struct rcl_roots *rt, struct rcl_scan *s, uintptr_t self_sp,
                     const uintptr_t *self_regs, size_t nregs);
-void rcl_roots_release(void);
+void rcl_roots_release(struct rcl_roots *rt);
 
 /* ---- scan.c: reachability of the live blocks ---- */
 
@@ -393,9 +413,13 @@ struct rcl_scan {
 	uintptr_t lo, hi; /* no block outside [lo, hi) */
 	uint32_t *stack;  /* room for 2 * n + 1 indexes */
 	size_t top;
+	size_t faults; /* ranges cut short by unreadable memory */
 };
 
 void rcl_scan_sort(struct rcl_snap *v, size_t n); /* by address */
+/* While scanning: a fault in the memory read skips the rest of a range. */
+void rcl_scan_guard_begin(void);
+void rcl_scan_guard_end(void);
 void rcl_scan_init(struct rcl_scan *s, struct rcl_snap *v, size_t n,
                    uint32_t *stack);
 void rcl_scan_root_range(struct rcl_scan *s, uintptr_t lo, uintptr_t hi);

@@ -420,7 +420,7 @@ RCLEAK_EXPORT int thrd_create(thrd_t *thread, thrd_start_t fn, void *arg)
 
 	if (err == 0)
 		return thrd_success;
-	return err == ENOMEM || err == EAGAIN ? thrd_nomem : thrd_error;
+	return err == ENOMEM ? thrd_nomem : thrd_error;
 }
 
 RCLEAK_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,

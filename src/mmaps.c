@@ -81,9 +81,10 @@ static void add(uintptr_t lo, uintptr_t hi)
 {
 	size_t i = 0;
 
-	cut(lo, hi); /* MAP_FIXED may replace part of an old mapping */
+	/* Room first: the cut may split a region, and this one goes in. */
 	if (count + 2 > cap && !grow())
 		return;
+	cut(lo, hi); /* MAP_FIXED may replace part of an old mapping */
 	while (i < count && regions[i].lo < lo)
 		i++;
 	memmove(regions + i + 1, regions + i, (count - i) * sizeof(*regions));
@@ -120,7 +121,7 @@ int rcl_mmaps_unmap(void *addr, size_t len)
 		return rcl_sys_munmap(addr, len);
 	pthread_mutex_lock(&lock);
 	err = rcl_sys_munmap(addr, len);
-	if (err == 0)
+	if (err == 0 && (count + 1 <= cap || grow()))
 		cut((uintptr_t)addr, (uintptr_t)addr + page_round(len));
 	pthread_mutex_unlock(&lock);
 	return err;

@@ -3,6 +3,7 @@
  * records by (kind, allocation stack), sorted by bytes, plus the errors and
  * the summary. report_text.c and report_json.c print the same model.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -127,7 +128,8 @@ static void take(struct rcl_block *b, void *arg)
  * rule (ignored, the loader's, stdio's) are roots themselves.
  */
 static void classify(struct rcl_report *r, struct snapshot *s,
-                     uintptr_t self_sp, const uintptr_t *regs, size_t nregs)
+                     struct rcl_roots *roots, uintptr_t self_sp,
+                     const uintptr_t *regs, size_t nregs)
 {
 	struct rcl_scan scan;
 	uint32_t *stack;
@@ -142,11 +144,13 @@ static void classify(struct rcl_report *r, struct snapshot *s,
 	}
 	rcl_scan_init(&scan, s->v, s->n, stack);
 	r->threads_not_stopped = rcl_threads_stop();
-	rcl_roots_scan(&scan, self_sp, regs, nregs);
+	rcl_scan_guard_begin();
+	rcl_roots_scan(roots, &scan, self_sp, regs, nregs);
 	for (size_t i = 0; i < s->n; i++)
 		if (s->v[i].root)
 			rcl_scan_root_block(&scan, i);
 	rcl_scan_finish(&scan);
+	rcl_scan_guard_end();
 	rcl_threads_resume(r->threads_not_stopped);
 	rcl_meta_free(stack, cap * sizeof(*stack));
 }
@@ -450,15 +454,23 @@ bool rcl_report_write(const char *when, bool halted)
 	 * rcleak's own.
 	 */
 	getcontext(&entry);
-	return write_report(when, halted, (uintptr_t)&entry,
+	return write_report(when, halted, (uintptr_t)(&entry + 1),
 	                    callee_saved(&entry, regs));
 }
 
 bool rcl_report_write_at_exit(void)
 {
 	uintptr_t sp, regs[6];
+	int saved_guard = rcl_guard;
+	bool found;
+	/* libc's exit, not a PLT slot of a non-PIE program that took &exit. */
+	void *libc_exit = dlsym(RTLD_NEXT, "exit");
 
-	if (!rcl_stack_caller_of((uintptr_t)exit, &sp, regs))
+	rcl_guard = 1; /* what libunwind maps or allocates is rcleak's */
+	found =
+	    libc_exit && rcl_stack_caller_of((uintptr_t)libc_exit, &sp, regs);
+	rcl_guard = saved_guard;
+	if (!found)
 		return rcl_report_write("exit", false);
 	return write_report("exit", false, sp, regs);
 }
@@ -468,6 +480,7 @@ static bool write_report(const char *when, bool halted, uintptr_t self_sp,
 {
 	struct rcl_report r = {.when = when, .halted = halted};
 	struct snapshot s = {0};
+	struct rcl_roots roots;
 	int saved_guard = rcl_guard, saved_errno = errno, cancel_state;
 	bool found;
 
@@ -482,10 +495,12 @@ static bool write_report(const char *when, bool halted, uintptr_t self_sp,
 	 * Halted mid-run, the blocks still in use are not leaks: as with
 	 * LeakSanitizer after an error, the leak check is skipped. Otherwise
 	 * no stream may open or close between the two snapshots; the stream
-	 * list lock comes first, as in fork.
+	 * list lock comes first, as in fork, and is held to the end: the
+	 * symbolizer opens files, and a thread holding that lock while it
+	 * waits for the report lock would deadlock us there.
 	 */
 	if (!halted) {
-		rcl_roots_prepare();
+		rcl_roots_prepare(&roots);
 		rcl_stdio_lock();
 	}
 	pthread_mutex_lock(&report_lock);
@@ -495,10 +510,9 @@ static bool write_report(const char *when, bool halted, uintptr_t self_sp,
 		rcl_table_lock_all();
 		grow(&s, rcl_table_size()); /* one array, not a doubling */
 		rcl_table_visit(take, &s, &r.allocations, &r.frees);
-		classify(&r, &s, self_sp, self_regs, 6);
+		classify(&r, &s, &roots, self_sp, self_regs, 6);
 		rcl_table_unlock_all();
-		rcl_stdio_unlock();
-		rcl_roots_release();
+		rcl_roots_release(&roots);
 	} else {
 		rcl_table_totals(&r.allocations, &r.frees);
 	}
@@ -514,6 +528,8 @@ static bool write_report(const char *when, bool halted, uintptr_t self_sp,
 	r.incomplete = rcl_meta_failed();
 	emit(&r);
 	rcl_symbolize_end();
+	if (!halted)
+		rcl_stdio_unlock();
 	found = found_problems(&r);
 	rcl_meta_free(r.losses, (s.n ? s.n : 1) * sizeof(*r.losses));
 	rcl_meta_free(r.groups, r.nerrors * sizeof(*r.groups));

@@ -21,23 +21,8 @@
 #include "internal.h"
 
 #define RED_ZONE 128 /* bytes below the stack pointer a leaf may use */
-
-struct map {
-	uintptr_t lo, hi;
-	bool readable, writable, main_stack;
-};
-
-struct roots {
-	struct rcl_range *data; /* modules' writable segments */
-	size_t ndata, datacap;
-	struct rcl_range *mmaps; /* the program's own mappings */
-	size_t nmmaps;
-	struct map *maps; /* /proc/self/maps, sorted */
-	size_t nmaps, mapcap;
-	size_t tls_size;
-};
-
-static struct roots roots;
+/* sizeof(struct pthread) in glibc 2.3x on x86-64: the TCB after TLS. */
+#define PTHREAD_DESCRIPTOR 2304
 
 static bool push_range(struct rcl_range **v, size_t *n, size_t *cap,
                        uintptr_t lo, uintptr_t hi)
@@ -58,9 +43,16 @@ static bool push_range(struct rcl_range **v, size_t *n, size_t *cap,
 	return true;
 }
 
+struct module_walk {
+	struct rcl_roots *rt;
+	uintptr_t own; /* rcleak's load address */
+};
+
 static int add_module(struct dl_phdr_info *info, size_t size, void *arg)
 {
-	uintptr_t own = (uintptr_t)arg;
+	struct module_walk *walk = arg;
+	struct rcl_roots *rt = walk->rt;
+	uintptr_t own = walk->own;
 
 	(void)size;
 	for (int i = 0; i < info->dlpi_phnum; i++) {
@@ -72,7 +64,7 @@ static int add_module(struct dl_phdr_info *info, size_t size, void *arg)
 		/* rcleak's tables hold every block's address. */
 		if (info->dlpi_addr == own && info->dlpi_addr != 0)
 			continue;
-		push_range(&roots.data, &roots.ndata, &roots.datacap, lo,
+		push_range(&rt->data, &rt->ndata, &rt->datacap, lo,
 		           lo + ph->p_memsz);
 	}
 	return 0;
@@ -85,14 +77,14 @@ static uintptr_t own_base(void)
 	return dladdr((void *)own_base, &info) ? (uintptr_t)info.dli_fbase : 0;
 }
 
-/* Reads /proc/self/maps into roots.maps (no allocation: room is made). */
-static void read_maps(void)
+/* Reads /proc/self/maps into rt->maps (no allocation: room is made). */
+static void read_maps(struct rcl_roots *rt)
 {
 	static char buf[65536];
 	size_t have = 0;
 	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 
-	roots.nmaps = 0;
+	rt->nmaps = 0;
 	if (fd < 0)
 		return;
 	for (;;) {
@@ -104,7 +96,7 @@ static void read_maps(void)
 		have += (size_t)got;
 		buf[have] = 0;
 		while ((nl = memchr(line, '\n', have - (size_t)(line - buf)))) {
-			struct map m = {0};
+			struct rcl_map m = {0};
 			char *p = line;
 
 			*nl = 0;
@@ -113,8 +105,11 @@ static void read_maps(void)
 			m.readable = p[1] == 'r';
 			m.writable = p[2] == 'w';
 			m.main_stack = strstr(p, "[stack]") != NULL;
-			if (roots.nmaps < roots.mapcap)
-				roots.maps[roots.nmaps++] = m;
+			/* Reading a device's mapping may hang or fault. */
+			if (strstr(p, " /dev/") && !strstr(p, " /dev/zero"))
+				m.readable = false;
+			if (rt->nmaps < rt->mapcap)
+				rt->maps[rt->nmaps++] = m;
 			line = nl + 1;
 		}
 		have -= (size_t)(line - buf);
@@ -157,37 +152,39 @@ static size_t static_tls_size(void)
 }
 
 /* Before the world stops: everything that needs a lock or memory. */
-void rcl_roots_prepare(void)
+void rcl_roots_prepare(struct rcl_roots *rt)
 {
-	memset(&roots, 0, sizeof(roots));
-	dl_iterate_phdr(add_module, (void *)own_base());
-	roots.tls_size = static_tls_size(); /* dlsym may free: no lock held */
-	roots.mmaps = rcl_mmaps_copy(&roots.nmmaps);
+	struct module_walk walk = {rt, own_base()};
+
+	memset(rt, 0, sizeof(*rt));
+	dl_iterate_phdr(add_module, &walk);
+	rt->tls_size = static_tls_size(); /* dlsym may free: no lock held */
+	rt->mmaps = rcl_mmaps_copy(&rt->nmmaps);
 	/* Room for the maps as they are now, and for some more to come. */
-	roots.mapcap = count_maps() * 2 + 256;
-	roots.maps = rcl_meta_alloc(roots.mapcap * sizeof(*roots.maps));
-	if (roots.maps == NULL)
-		roots.mapcap = 0;
+	rt->mapcap = count_maps() * 2 + 256;
+	rt->maps = rcl_meta_alloc(rt->mapcap * sizeof(*rt->maps));
+	if (rt->maps == NULL)
+		rt->mapcap = 0;
 }
 
-void rcl_roots_release(void)
+void rcl_roots_release(struct rcl_roots *rt)
 {
-	rcl_meta_free(roots.data, roots.datacap * sizeof(*roots.data));
-	rcl_meta_free(roots.mmaps,
-	              (roots.nmmaps ? roots.nmmaps : 1) * sizeof(*roots.mmaps));
-	rcl_meta_free(roots.maps, roots.mapcap * sizeof(*roots.maps));
-	memset(&roots, 0, sizeof(roots));
+	rcl_meta_free(rt->data, rt->datacap * sizeof(*rt->data));
+	rcl_meta_free(rt->mmaps,
+	              (rt->nmmaps ? rt->nmmaps : 1) * sizeof(*rt->mmaps));
+	rcl_meta_free(rt->maps, rt->mapcap * sizeof(*rt->maps));
+	memset(rt, 0, sizeof(*rt));
 }
 
 /* The first map that ends above addr. */
-static size_t first_map(uintptr_t addr)
+static size_t first_map(const struct rcl_roots *rt, uintptr_t addr)
 {
-	size_t lo = 0, hi = roots.nmaps;
+	size_t lo = 0, hi = rt->nmaps;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (roots.maps[mid].hi <= addr)
+		if (rt->maps[mid].hi <= addr)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -196,11 +193,11 @@ static size_t first_map(uintptr_t addr)
 }
 
 /* Scans the readable (and, if asked, writable) parts of [lo, hi). */
-static void scan_clipped(struct rcl_scan *s, uintptr_t lo, uintptr_t hi,
-                         bool need_write)
+static void scan_clipped(const struct rcl_roots *rt, struct rcl_scan *s,
+                         uintptr_t lo, uintptr_t hi, bool need_write)
 {
-	for (size_t i = first_map(lo); i < roots.nmaps; i++) {
-		const struct map *m = &roots.maps[i];
+	for (size_t i = first_map(rt, lo); i < rt->nmaps; i++) {
+		const struct rcl_map *m = &rt->maps[i];
 
 		if (m->lo >= hi)
 			break;
@@ -211,32 +208,27 @@ static void scan_clipped(struct rcl_scan *s, uintptr_t lo, uintptr_t hi,
 	}
 }
 
-static const struct map *map_of(uintptr_t addr)
+static const struct rcl_map *main_stack(const struct rcl_roots *rt)
 {
-	size_t i = first_map(addr);
-
-	if (i < roots.nmaps && roots.maps[i].lo <= addr)
-		return &roots.maps[i];
-	return NULL;
-}
-
-static const struct map *main_stack(void)
-{
-	for (size_t i = 0; i < roots.nmaps; i++)
-		if (roots.maps[i].main_stack)
-			return &roots.maps[i];
+	for (size_t i = 0; i < rt->nmaps; i++)
+		if (rt->maps[i].main_stack)
+			return &rt->maps[i];
 	return NULL;
 }
 
 /* The stack of a thread that runs (or ran) from sp; sp 0 if unknown. */
-static void scan_stack(struct rcl_scan *s, const struct rcl_thread *t,
-                       uintptr_t sp)
+static void scan_stack(const struct rcl_roots *rt, struct rcl_scan *s,
+                       const struct rcl_thread *t, uintptr_t sp)
 {
 	uintptr_t lo = t->stack_lo, hi = t->stack_hi;
 
-	if (hi == 0) { /* the main thread: its stack is a mapping */
-		const struct map *m = sp ? map_of(sp) : main_stack();
+	if (hi == 0) { /* the main thread: its stack is [stack] */
+		const struct rcl_map *m = main_stack(rt);
 
+		/*
+		 * Stopped on another stack (a coroutine's, maybe in the
+		 * heap): that one is not known, [stack] is scanned whole.
+		 */
 		if (m == NULL)
 			return;
 		lo = m->lo;
@@ -244,7 +236,24 @@ static void scan_stack(struct rcl_scan *s, const struct rcl_thread *t,
 	}
 	if (sp > lo + RED_ZONE && sp < hi)
 		lo = sp - RED_ZONE; /* below that is dead */
-	scan_clipped(s, lo, hi, false);
+	scan_clipped(rt, s, lo, hi, false);
+}
+
+/*
+ * glibc's static TLS block ends at the thread pointer, and the thread
+ * descriptor (its DTV, pthread_getspecific values) follows it. For a
+ * thread with a known stack both lie at the top of it, already scanned;
+ * for the main thread they are elsewhere. What lies past the descriptor
+ * may be rcleak's own memory, which holds every block's address.
+ */
+static void scan_tls(const struct rcl_roots *rt, struct rcl_scan *s,
+                     const struct rcl_thread *t)
+{
+	uintptr_t lo = t->tp - rt->tls_size, hi = t->tp + PTHREAD_DESCRIPTOR;
+
+	if (t->stack_hi && t->stack_lo <= lo && hi <= t->stack_hi)
+		return;
+	scan_clipped(rt, s, lo, hi, false);
 }
 
 /*
@@ -252,38 +261,37 @@ static void scan_stack(struct rcl_scan *s, const struct rcl_thread *t,
  * are the reporting thread's, as they were when the program called into
  * rcleak: its frames below that are rcleak's own.
  */
-void rcl_roots_scan(struct rcl_scan *s, uintptr_t self_sp,
+void rcl_roots_scan(struct rcl_roots *rt, struct rcl_scan *s, uintptr_t self_sp,
                     const uintptr_t *self_regs, size_t nregs)
 {
-	size_t tls = roots.tls_size;
 	int me = (int)gettid();
 	bool self_known = false;
 
-	read_maps();
-	for (size_t i = 0; i < roots.ndata; i++)
-		scan_clipped(s, roots.data[i].lo, roots.data[i].hi, false);
-	for (size_t i = 0; i < roots.nmmaps; i++)
-		scan_clipped(s, roots.mmaps[i].lo, roots.mmaps[i].hi, true);
+	read_maps(rt);
+	for (size_t i = 0; i < rt->ndata; i++)
+		scan_clipped(rt, s, rt->data[i].lo, rt->data[i].hi, false);
+	for (size_t i = 0; i < rt->nmmaps; i++)
+		scan_clipped(rt, s, rt->mmaps[i].lo, rt->mmaps[i].hi, true);
 	rcl_scan_root_words(s, self_regs, nregs);
 	for (const struct rcl_thread *t = rcl_threads_list(); t; t = t->next) {
 		if (!t->alive)
 			continue;
 		if (t->tid == me) {
-			scan_stack(s, t, self_sp);
+			scan_stack(rt, s, t, self_sp);
 			self_known = true;
 		} else if (t->stopped) {
 			rcl_scan_root_words(
 			    s, t->regs, sizeof(t->regs) / sizeof(t->regs[0]));
-			scan_stack(s, t, t->sp);
+			scan_stack(rt, s, t, t->sp);
 		} else {
-			scan_stack(s, t, 0);
+			scan_stack(rt, s, t, 0);
 		}
-		scan_clipped(s, t->tp - tls, t->tp + tls, false);
+		scan_tls(rt, s, t);
 	}
 	if (!self_known) { /* a thread not made by pthread_create */
 		struct rcl_thread unknown = {.tp = (uintptr_t)pthread_self()};
 
-		scan_stack(s, &unknown, self_sp);
-		scan_clipped(s, unknown.tp - tls, unknown.tp + tls, false);
+		scan_stack(rt, s, &unknown, self_sp);
+		scan_tls(rt, s, &unknown);
 	}
 }

@@ -16,7 +16,45 @@
  * into is a binary search. Nothing here allocates or locks: the report
  * calls it while the program's other threads are stopped.
  */
+#include <setjmp.h>
+#include <signal.h>
+
 #include "internal.h"
+
+/*
+ * Some memory faults when read: a page of a block the program protected
+ * (a guard page), a shared file mapping past the end of its file. As in
+ * valgrind, a fault while scanning skips the rest of that range.
+ */
+static __thread sigjmp_buf *fault_env
+    __attribute__((tls_model("initial-exec")));
+static struct sigaction old_segv, old_bus;
+
+static void on_fault(int sig, siginfo_t *info, void *context)
+{
+	(void)info;
+	(void)context;
+	if (fault_env)
+		siglongjmp(*fault_env, 1);
+	/* Not the scan's: the program's handler gets the repeated fault. */
+	sigaction(sig, sig == SIGSEGV ? &old_segv : &old_bus, NULL);
+}
+
+void rcl_scan_guard_begin(void)
+{
+	struct sigaction sa = {.sa_sigaction = on_fault,
+	                       .sa_flags = SA_SIGINFO | SA_NODEFER};
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSEGV, &sa, &old_segv);
+	sigaction(SIGBUS, &sa, &old_bus);
+}
+
+void rcl_scan_guard_end(void)
+{
+	sigaction(SIGSEGV, &old_segv, NULL);
+	sigaction(SIGBUS, &old_bus, NULL);
+}
 
 enum mark {
 	UNREACHED,
@@ -113,9 +151,10 @@ static ptrdiff_t find(const struct rcl_scan *s, uintptr_t addr)
 
 /*
  * Interior pointers that valgrind's default heuristics count as pointers
- * to the start: new[] of objects with destructors hands out the address
- * just past an element count, and length-prefixed strings (sqlite, some
- * string libraries) the address just past a 64-bit length.
+ * to the start (its newarray and length64; not stdstring or
+ * multipleinheritance): new[] of objects with destructors hands out the
+ * address just past an element count, and length-prefixed strings
+ * (sqlite, some string libraries) the address just past a 64-bit length.
  */
 static bool start_by_heuristic(const struct rcl_snap *b, uintptr_t addr)
 {
@@ -124,9 +163,8 @@ static bool start_by_heuristic(const struct rcl_snap *b, uintptr_t addr)
 	if (addr != b->addr + sizeof(uint64_t) || b->size < sizeof(uint64_t))
 		return false;
 	head = *(const uint64_t *)b->addr;
-	if (b->alloc_kind == RCL_NEW_ARRAY)
-		return head > 0 && (b->size - sizeof(uint64_t)) % head == 0;
-	return head > 0 && head == b->size - sizeof(uint64_t);
+	return head > 0 && (head == b->size - sizeof(uint64_t) ||
+	                    (b->size - sizeof(uint64_t)) % head == 0);
 }
 
 static void push(struct rcl_scan *s, size_t i)
@@ -166,19 +204,33 @@ static void scan_words(struct rcl_scan *s, uintptr_t lo, uintptr_t hi,
 	}
 }
 
+static void scan_guarded(struct rcl_scan *s, uintptr_t lo, uintptr_t hi,
+                         bool definite)
+{
+	sigjmp_buf env;
+
+	if (sigsetjmp(env, 0) == 0) {
+		fault_env = &env;
+		scan_words(s, lo, hi, definite);
+	} else {
+		s->faults++;
+	}
+	fault_env = NULL;
+}
+
 /* Follows everything reached so far, until nothing new is. */
 static void drain(struct rcl_scan *s)
 {
 	while (s->top) {
 		struct rcl_snap *b = &s->v[s->stack[--s->top]];
 
-		scan_words(s, b->addr, b->addr + b->size, b->mark == REACHED);
+		scan_guarded(s, b->addr, b->addr + b->size, b->mark == REACHED);
 	}
 }
 
 void rcl_scan_root_range(struct rcl_scan *s, uintptr_t lo, uintptr_t hi)
 {
-	scan_words(s, lo, hi, true);
+	scan_guarded(s, lo, hi, true);
 	drain(s);
 }
 
@@ -199,24 +251,38 @@ void rcl_scan_root_block(struct rcl_scan *s, size_t i)
 	drain(s);
 }
 
+/* What one lost block points to joins leader's group. */
+static void clique_words(struct rcl_scan *s, const struct rcl_snap *b,
+                         size_t leader)
+{
+	uintptr_t at = b->addr, end = b->addr + b->size;
+
+	for (; at + sizeof(uintptr_t) <= end; at += sizeof(uintptr_t)) {
+		ptrdiff_t i = find(s, *(const uintptr_t *)at);
+
+		if (i < 0 || (size_t)i == leader || s->v[i].mark != UNREACHED)
+			continue;
+		s->v[i].mark = INDIRECT;
+		s->v[i].leader = (uint32_t)leader;
+		push(s, (size_t)i);
+	}
+}
+
 /* Marks what the lost block leader points to, directly or not. */
 static void clique(struct rcl_scan *s, size_t leader)
 {
 	push(s, leader);
 	while (s->top) {
 		const struct rcl_snap *b = &s->v[s->stack[--s->top]];
-		uintptr_t at = b->addr, end = b->addr + b->size;
+		sigjmp_buf env;
 
-		for (; at + sizeof(uintptr_t) <= end; at += sizeof(uintptr_t)) {
-			ptrdiff_t i = find(s, *(const uintptr_t *)at);
-
-			if (i < 0 || (size_t)i == leader ||
-			    s->v[i].mark != UNREACHED)
-				continue;
-			s->v[i].mark = INDIRECT;
-			s->v[i].leader = (uint32_t)leader;
-			push(s, (size_t)i);
+		if (sigsetjmp(env, 0) == 0) {
+			fault_env = &env;
+			clique_words(s, b, leader);
+		} else {
+			s->faults++;
 		}
+		fault_env = NULL;
 	}
 }
 

@@ -13,7 +13,9 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/futex.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -38,6 +40,7 @@ static __thread struct rcl_thread *self
     __attribute__((tls_model("initial-exec")));
 
 static _Atomic unsigned stop_gen, resume_gen, acks;
+static _Atomic int in_handler; /* threads not yet out of on_stop */
 static int (*real_create)(pthread_t *, const pthread_attr_t *,
                           void *(*)(void *), void *);
 
@@ -53,11 +56,19 @@ static pid_t gettid_raw(void)
 	return (pid_t)syscall(SYS_gettid);
 }
 
-/* Runs at thread exit (pthread_exit, return, cancellation). */
+/*
+ * Runs at thread exit (pthread_exit, return, cancellation), among the
+ * program's own key destructors, which may still use blocks only this
+ * thread's stack holds: it re-arms itself until glibc's last round.
+ */
 static void forget(void *arg)
 {
 	struct rcl_thread *t = arg;
 
+	if (++t->exit_rounds < PTHREAD_DESTRUCTOR_ITERATIONS) {
+		pthread_setspecific(exit_key, t);
+		return;
+	}
 	pthread_mutex_lock(&registry_lock);
 	t->alive = false;
 	pthread_mutex_unlock(&registry_lock);
@@ -89,6 +100,7 @@ static void register_self(uintptr_t lo, uintptr_t hi)
 		t->stack_lo = lo;
 		t->stack_hi = hi;
 		t->stopped_gen = 0;
+		t->exit_rounds = 0;
 		t->alive = true;
 		self = t;
 	}
@@ -185,6 +197,7 @@ static void on_stop(int sig, siginfo_t *info, void *context)
 	if (t == NULL || atomic_load(&resume_gen) == gen ||
 	    t->stopped_gen == gen)
 		return;
+	atomic_fetch_add(&in_handler, 1);
 	_Static_assert(sizeof(t->regs) ==
 	                   sizeof(uc->uc_mcontext.gregs) +
 	                       sizeof(uc->uc_mcontext.fpregs->_xmm),
@@ -197,8 +210,10 @@ static void on_stop(int sig, siginfo_t *info, void *context)
 	t->stopped_gen = gen;
 	atomic_fetch_add(&acks, 1);
 	futex(&acks, FUTEX_WAKE, 1, NULL);
-	for (unsigned seen; (seen = atomic_load(&resume_gen)) != gen;)
+	/* Resumed by this report or any later one (a late wake-up). */
+	for (unsigned seen; (int)((seen = atomic_load(&resume_gen)) - gen) < 0;)
 		futex(&resume_gen, FUTEX_WAIT, seen, NULL);
+	atomic_fetch_sub(&in_handler, 1);
 	errno = saved_errno;
 }
 
@@ -241,7 +256,8 @@ static bool blocks_stop_signal(pid_t tid)
 }
 
 static struct sigaction saved_action;
-static bool handler_left; /* a thread may still get a late signal */
+static sigset_t reporter_mask; /* under registry_lock */
+static bool handler_left;      /* a thread may still get a late signal */
 
 static long ms_since(const struct timespec *t0)
 {
@@ -260,12 +276,17 @@ static long ms_since(const struct timespec *t0)
 size_t rcl_threads_stop(void)
 {
 	struct sigaction sa;
+	sigset_t stop_only;
 	unsigned gen, expected = 0;
 	struct timespec t0;
 	size_t missed = 0;
 	pid_t me = gettid_raw();
 
 	pthread_mutex_lock(&registry_lock);
+	/* A stray stop signal must not stop the reporter itself. */
+	sigemptyset(&stop_only);
+	sigaddset(&stop_only, STOP_SIGNAL);
+	pthread_sigmask(SIG_BLOCK, &stop_only, &reporter_mask);
 	gen = atomic_fetch_add(&stop_gen, 1) + 1;
 	atomic_store(&acks, 0);
 	memset(&sa, 0, sizeof(sa));
@@ -304,8 +325,19 @@ size_t rcl_threads_stop(void)
 
 void rcl_threads_resume(size_t missed)
 {
+	struct timespec t0;
+
 	atomic_store(&resume_gen, atomic_load(&stop_gen));
 	futex(&resume_gen, FUTEX_WAKE, 0x7fffffff, NULL);
+	/*
+	 * Let them leave the handler before the next report may stop them
+	 * again (a thread still in it has the signal blocked). Bounded: a
+	 * thread may be descheduled for long.
+	 */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (atomic_load(&in_handler) > 0 && ms_since(&t0) < STOP_TIMEOUT_MS)
+		sched_yield();
+	pthread_sigmask(SIG_SETMASK, &reporter_mask, NULL);
 	/*
 	 * A thread that did not answer may still take the signal later: our
 	 * handler then returns at once, where the default action would kill.

@@ -33,6 +33,17 @@
  *   churn_check  4 threads malloc and free in a loop while main calls
  *              rcleak_check() 5 times, then joins them: nothing lost, every
  *              report has threads_not_stopped 0
+ *   spin_checks  3 threads spin (no system calls) while main calls
+ *              rcleak_check() 100 times, then stops and joins them: every
+ *              report has threads_not_stopped 0, and the program ends
+ *   guard_page a global holds a 3-page aligned_alloc block whose middle
+ *              page is PROT_NONE: the scan survives; 12288 bytes in 1
+ *              block still reachable
+ *   concurrent_checks  a global array holds 1000 malloc(32); 4 threads
+ *              call rcleak_check() 10 times each: nothing lost in any report
+ *   leaks_with_thread  2000 malloc(24) dropped at once, one thread asleep
+ *              while main calls rcleak_check(): 48000 bytes in 2000 blocks
+ *              definitely lost in the check and at exit
  *   munmap     as mmap (malloc(128)), but the page is unmapped before
  *              exit: 128 definitely lost
  * Prints "ok" last; exit status 0 unless rcleak finds lost blocks.
@@ -41,6 +52,7 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/mman.h>
 #include <threads.h>
@@ -232,6 +244,89 @@ static NOINLINE void check_while_churning(void)
 		REQUIRE(pthread_join(t[i], NULL) == 0);
 }
 
+static atomic_int spinning = 1;
+
+static void *spinner(void *arg)
+{
+	while (atomic_load(&spinning))
+		for (volatile int i = 0; i < 1000; i++)
+			;
+	return arg;
+}
+
+static NOINLINE void spin_checks(void)
+{
+	pthread_t t[3];
+
+	for (int i = 0; i < 3; i++)
+		REQUIRE(pthread_create(&t[i], NULL, spinner, NULL) == 0);
+	for (int i = 0; i < 100 && under_rcleak(); i++)
+		rcleak_check();
+	atomic_store(&spinning, 0);
+	for (int i = 0; i < 3; i++)
+		REQUIRE(pthread_join(t[i], NULL) == 0);
+}
+
+static NOINLINE void keep_guarded(void)
+{
+	char *p = aligned_alloc(4096, 3 * 4096);
+
+	REQUIRE(p != NULL);
+	REQUIRE(mprotect(p + 4096, 4096, PROT_NONE) == 0);
+	global_root = p;
+}
+
+static void *held[1000];
+
+static void *checker(void *arg)
+{
+	for (int i = 0; i < 10; i++)
+		rcleak_check();
+	return arg;
+}
+
+static NOINLINE void concurrent_checks(void)
+{
+	pthread_t t[4];
+
+	for (int i = 0; i < 1000; i++)
+		held[i] = malloc(32);
+	if (!under_rcleak())
+		return;
+	for (int i = 0; i < 4; i++)
+		REQUIRE(pthread_create(&t[i], NULL, checker, NULL) == 0);
+	for (int i = 0; i < 4; i++)
+		REQUIRE(pthread_join(t[i], NULL) == 0);
+}
+
+static void *sleeper(void *arg)
+{
+	usleep(1000000);
+	return arg;
+}
+
+static NOINLINE void drop_many(void)
+{
+	for (int i = 0; i < 2000; i++) {
+		void *volatile p = malloc(24);
+
+		ESCAPE(p);
+	}
+}
+
+static NOINLINE void leaks_with_thread(void)
+{
+	pthread_t t;
+
+	drop_many();
+	clobber_stack();
+	REQUIRE(pthread_create(&t, NULL, sleeper, NULL) == 0);
+	usleep(100000); /* it has started, and sleeps */
+	if (under_rcleak())
+		rcleak_check();
+	REQUIRE(pthread_join(t, NULL) == 0);
+}
+
 static NOINLINE void *keep_in_mmap(size_t size)
 {
 	void **page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
@@ -275,6 +370,14 @@ int main(int argc, char **argv)
 		start(exiting_worker, 0, true);
 	else if (strcmp(mode, "churn_check") == 0)
 		check_while_churning();
+	else if (strcmp(mode, "spin_checks") == 0)
+		spin_checks();
+	else if (strcmp(mode, "guard_page") == 0)
+		keep_guarded();
+	else if (strcmp(mode, "concurrent_checks") == 0)
+		concurrent_checks();
+	else if (strcmp(mode, "leaks_with_thread") == 0)
+		leaks_with_thread();
 	else if (strcmp(mode, "mmap") == 0)
 		ESCAPE(keep_in_mmap(120));
 	else if (strcmp(mode, "munmap") == 0)
