@@ -139,6 +139,53 @@ static void track(void *p, size_t size, enum rcl_alloc_kind kind,
 	rcl_table_unlock(s);
 }
 
+/*
+ * The next allocator runs under the guard: a replacement one (jemalloc, a
+ * bump allocator preloaded after rcleak) maps its arenas with mmap, and
+ * those must not become roots of the leak check (mmaps.c).
+ */
+static void *next_malloc(size_t size)
+{
+	int saved = rcl_guard;
+	void *p;
+
+	rcl_guard = 1;
+	p = rcl_real.malloc(size);
+	rcl_guard = saved;
+	return p;
+}
+
+static void *next_calloc(size_t n, size_t size)
+{
+	int saved = rcl_guard;
+	void *p;
+
+	rcl_guard = 1;
+	p = rcl_real.calloc(n, size);
+	rcl_guard = saved;
+	return p;
+}
+
+static void *next_memalign(size_t align, size_t size)
+{
+	int saved = rcl_guard;
+	void *p;
+
+	rcl_guard = 1;
+	p = rcl_real.memalign(align, size);
+	rcl_guard = saved;
+	return p;
+}
+
+static void next_free(void *p)
+{
+	int saved = rcl_guard;
+
+	rcl_guard = 1;
+	rcl_real.free(p);
+	rcl_guard = saved;
+}
+
 static void *real_alloc(size_t size, size_t align, bool zero)
 {
 	size_t total = size + RCL_CANARY_SIZE;
@@ -148,10 +195,10 @@ static void *real_alloc(size_t size, size_t align, bool zero)
 		return NULL;
 	}
 	if (zero)
-		return rcl_real.calloc(1, total);
+		return next_calloc(1, total);
 	if (align)
-		return rcl_real.memalign(align, total);
-	return rcl_real.malloc(total);
+		return next_memalign(align, total);
+	return next_malloc(total);
 }
 
 static void *alloc(size_t size, size_t align, bool zero,
@@ -256,7 +303,7 @@ static void release(void *p, enum rcl_free_kind how, rcl_stack_id stack,
 	if (b->state == RCL_INTERNAL) {
 		rcl_table_remove(s, b);
 		rcl_table_unlock(s);
-		rcl_real.free(p);
+		next_free(p);
 		return;
 	}
 	if (RCL_UNLIKELY(b->state == RCL_FREED)) {
@@ -282,7 +329,7 @@ static void release(void *p, enum rcl_free_kind how, rcl_stack_id stack,
 	if (RCL_UNLIKELY(overflow))
 		block_error(RCL_HEAP_OVERFLOW, &copy, how, overflow_at, stack);
 	if (direct) {
-		rcl_real.free(p);
+		next_free(p);
 		return;
 	}
 	memset(p, RCL_POISON_BYTE, poison_len(copy.size));
@@ -324,7 +371,7 @@ void rcl_heap_release(struct rcl_block *b)
 	rcl_table_unlock(s);
 	if (damaged)
 		block_error(RCL_WRITE_AFTER_FREE, &copy, RCL_FREE, offset, 0);
-	rcl_real.free(p);
+	next_free(p);
 }
 
 /*
@@ -345,7 +392,7 @@ static void *realloc_internal(void *p, size_t size)
 	rcl_table_unlock(s);
 	if (b == NULL)
 		return NULL;
-	q = rcl_real.malloc(size);
+	q = next_malloc(size);
 	if (q == NULL)
 		return NULL;
 	track_internal(q, size);

@@ -117,7 +117,8 @@ int rcl_mmaps_unmap(void *addr, size_t len)
 {
 	int err;
 
-	if (!tracking())
+	/* Under the guard too: a region it once tracked may go away. */
+	if (!rcl_ready)
 		return rcl_sys_munmap(addr, len);
 	pthread_mutex_lock(&lock);
 	err = rcl_sys_munmap(addr, len);

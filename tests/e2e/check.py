@@ -2168,6 +2168,19 @@ def _(ctx):
            "own definitely lost (bytes, blocks)")
 
 
+# The next allocator's own mmap()ed arenas hold every block: they were
+# taken for the program's mappings, and made every leak still reachable.
+@case("reach_under_a_replacement_allocator", "reach", "libbump_alloc")
+def _(ctx):
+    env = ctx.base_env()
+    env["LD_PRELOAD"] = str(ctx.exes[1])
+    res = ctx.run(args=["list"], env=env, how="run")
+    eq(res.out, "ok\n", "stdout")
+    rep = res.exit_report()
+    eq(rep.own_total(["definitely_lost"]), (32, 1), "own definitely lost")
+    eq(rep.own_total(["indirectly_lost"]), (128, 4), "own indirectly lost")
+
+
 @case("reach_blocked_thread_text_says_not_stopped", "reach")
 def _(ctx):
     res = ctx.run(args=["blocked_thread"])
