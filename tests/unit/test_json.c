@@ -4,19 +4,7 @@
  */
 #include "internal.h"
 #include "unit.h"
-
-static char captured[65536];
-static size_t captured_len;
-
-static void capture(struct rcl_out *o, const char *buf, size_t len)
-{
-	(void)o;
-	if (captured_len + len < sizeof(captured)) {
-		memcpy(captured + captured_len, buf, len);
-		captured_len += len;
-		captured[captured_len] = 0;
-	}
-}
+#include "capture.h"
 
 static void unit_setup(void)
 {
@@ -61,9 +49,7 @@ static void writes_contract_fields(void)
 
 	(void)make_node(1);
 	r.total[RCL_DEFINITE] = (struct rcl_total){96, 3};
-	rcl_out_init_fd(&o, -1);
-	o.failed = false;
-	o.write = capture;
+	mem_out(&o);
 	rcl_symbolize_begin();
 	rcl_json_write(&o, &r);
 	rcl_out_flush(&o);

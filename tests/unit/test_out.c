@@ -3,26 +3,7 @@
 
 #include "internal.h"
 #include "unit.h"
-
-static char captured[65536];
-static size_t captured_len;
-
-static void capture(struct rcl_out *o, const char *buf, size_t len)
-{
-	(void)o;
-	memcpy(captured + captured_len, buf, len);
-	captured_len += len;
-	captured[captured_len] = 0;
-}
-
-static void mem_out(struct rcl_out *o)
-{
-	rcl_out_init_fd(o, -1);
-	o->failed = false;
-	o->write = capture;
-	captured_len = 0;
-	captured[0] = 0;
-}
+#include "capture.h"
 
 /* The exit report of these binaries is not what they test. */
 static void unit_setup(void)

@@ -7,7 +7,7 @@ UNIT_OBJS := $(filter-out $(BUILD)/obj/interpose.o,$(LIB_OBJS))
 # test_symbolize reads its own lines back: debug info whatever CFLAGS says.
 $(BUILD)/tests/unit/test_symbolize: UNIT_CFLAGS = -g
 
-$(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/unit.h $(UNIT_OBJS)
+$(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/unit.h tests/unit/capture.h $(UNIT_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(UNIT_CFLAGS) $(STDFLAGS) -Wno-missing-prototypes $(UNWIND_CFLAGS) -Isrc -o $@ $< $(UNIT_OBJS) $(LIBS)
 
