@@ -144,35 +144,23 @@ static void track(void *p, size_t size, enum rcl_alloc_kind kind,
  * bump allocator preloaded after rcleak) maps its arenas with mmap, and
  * those must not become roots of the leak check (mmaps.c).
  */
-static void *next_malloc(size_t size)
+static void *real_alloc(size_t size, size_t align, bool zero)
 {
+	size_t total = size + RCL_CANARY_SIZE;
 	int saved = rcl_guard;
 	void *p;
 
+	if (total < size) {
+		errno = ENOMEM;
+		return NULL;
+	}
 	rcl_guard = 1;
-	p = rcl_real.malloc(size);
-	rcl_guard = saved;
-	return p;
-}
-
-static void *next_calloc(size_t n, size_t size)
-{
-	int saved = rcl_guard;
-	void *p;
-
-	rcl_guard = 1;
-	p = rcl_real.calloc(n, size);
-	rcl_guard = saved;
-	return p;
-}
-
-static void *next_memalign(size_t align, size_t size)
-{
-	int saved = rcl_guard;
-	void *p;
-
-	rcl_guard = 1;
-	p = rcl_real.memalign(align, size);
+	if (zero)
+		p = rcl_real.calloc(1, total);
+	else if (align)
+		p = rcl_real.memalign(align, total);
+	else
+		p = rcl_real.malloc(total);
 	rcl_guard = saved;
 	return p;
 }
@@ -184,21 +172,6 @@ static void next_free(void *p)
 	rcl_guard = 1;
 	rcl_real.free(p);
 	rcl_guard = saved;
-}
-
-static void *real_alloc(size_t size, size_t align, bool zero)
-{
-	size_t total = size + RCL_CANARY_SIZE;
-
-	if (total < size) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	if (zero)
-		return next_calloc(1, total);
-	if (align)
-		return next_memalign(align, total);
-	return next_malloc(total);
 }
 
 static void *alloc(size_t size, size_t align, bool zero,
@@ -392,7 +365,7 @@ static void *realloc_internal(void *p, size_t size)
 	rcl_table_unlock(s);
 	if (b == NULL)
 		return NULL;
-	q = next_malloc(size);
+	q = real_alloc(size, 0, false); /* internal: canary room unused */
 	if (q == NULL)
 		return NULL;
 	track_internal(q, size);
