@@ -36,6 +36,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from testlib import communicate_or_kill  # noqa: E402
 PROGS = HERE / "progs"
 BUILD = ROOT / "build" / "tests" / "e2e"
 LIB = ROOT / "build" / "librcleak.so"
@@ -415,20 +417,12 @@ class Ctx:
         if self.verbose:
             print(f"  $ {shlex.join(argv)}", file=sys.stderr)
         tmo = timeout or self.case.timeout
-        p = subprocess.Popen(argv, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE,
-                             stdin=stdin if stdin is not None else
-                             subprocess.DEVNULL,
-                             cwd=cwd or d, env=env, start_new_session=True)
-        try:
-            out, err = p.communicate(timeout=tmo)
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            p.communicate()
+        done = communicate_or_kill(
+            argv, tmo, stdin=stdin if stdin is not None else
+            subprocess.DEVNULL, cwd=cwd or d, env=env)
+        if done is None:
             raise Fail(f"timed out after {tmo}s: {shlex.join(argv)}")
+        pid, rc, out, err = done
         out = out.decode("utf-8", "replace")
         err = err.decode("utf-8", "replace")
         m = re.search(r"SELF-CHECK FAILED[^\n]*", out)
@@ -451,17 +445,17 @@ class Ctx:
                 reports.append(Report(doc, exe))
         if PREFIX and not runner_flags and how in ("run", "preload"):
             how = "prefix"
-        res = Result(p.returncode, out, err, reports, p.pid, how, d)
+        res = Result(rc, out, err, reports, pid, how, d)
         if self.verbose:
-            print(f"  rc={p.returncode} reports={len(reports)} stderr: "
+            print(f"  rc={rc} reports={len(reports)} stderr: "
                   f"{res.tail()}", file=sys.stderr)
         if not check:
             return res
         if json and how not in ("native", "raw") and raw_options is None \
-                and not reports and p.returncode != 125:
-            raise Fail(f"no JSON report written; exit {p.returncode}; "
+                and not reports and rc != 125:
+            raise Fail(f"no JSON report written; exit {rc}; "
                        f"stderr: {res.tail()}")
-        if how == "run" and p.returncode == 125:
+        if how == "run" and rc == 125:
             raise Fail(f"rcleak-run failed (125): {res.tail()}")
         return res
 

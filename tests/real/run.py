@@ -18,7 +18,6 @@ import hashlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))
+from testlib import communicate_or_kill  # noqa: E402
 LIB = ROOT / "build" / "librcleak.so"
 TIMEOUT = 60
 
@@ -295,20 +296,12 @@ def run_one(cmd, cwd, preload, jsondir):
     if preload:
         env["LD_PRELOAD"] = str(LIB)
         env["RCLEAK_OPTIONS"] = f"exitcode=0:json_path={jsondir}/r-%p.json"
-    p = subprocess.Popen(["bash", "-c", cmd], cwd=cwd, env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         stdin=subprocess.DEVNULL, start_new_session=True)
-    try:
-        out, err = p.communicate(timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(p.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        p.communicate()
+    done = communicate_or_kill(["bash", "-c", cmd], TIMEOUT, cwd=cwd,
+                               env=env, stdin=subprocess.DEVNULL)
+    if done is None:
         raise Fail(f"timed out after {TIMEOUT}s "
                    f"({'preloaded' if preload else 'natively'})")
-    return p.returncode, out, err
+    return done[1:]
 
 
 def digest(path):
