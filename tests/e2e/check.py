@@ -1292,49 +1292,28 @@ def check_bad_option(ctx, raw, key, also=()):
         need(word in lines[0], f"message lacks {word!r}: {lines[0]!r}")
 
 
-@case("option_unknown_key", "exit_status")
-def _(ctx):
-    check_bad_option(ctx, "no_such_option=1", "no_such_option")
+# name: (RCLEAK_OPTIONS, the key the message must name, words it must hold)
+BAD_OPTIONS = {
+    "option_unknown_key": ("no_such_option=1", "no_such_option", []),
+    "option_unknown_key_after_good": ("exitcode=0:depthh=3", "depthh", []),
+    "option_depth_zero": ("depth=0", "depth", ["64"]),
+    "option_depth_65": ("depth=65", "depth", ["64"]),
+    "option_depth_text": ("depth=abc", "depth", []),
+    "option_exitcode_256": ("exitcode=256", "exitcode", ["255"]),
+    "option_halt_on_error_2": ("halt_on_error=2", "halt_on_error", []),
+    "option_quarantine_negative": ("quarantine_mb=-1", "quarantine_mb", []),
+    "option_missing_value": ("depth", "depth", []),
+}
 
 
-@case("option_unknown_key_after_good", "exit_status")
-def _(ctx):
-    check_bad_option(ctx, "exitcode=0:depthh=3", "depthh")
+def bad_option_case(name, raw, key, also):
+    @case(name, "exit_status")
+    def _(ctx):
+        check_bad_option(ctx, raw, key, also)
 
 
-@case("option_depth_zero", "exit_status")
-def _(ctx):
-    check_bad_option(ctx, "depth=0", "depth", ["64"])
-
-
-@case("option_depth_65", "exit_status")
-def _(ctx):
-    check_bad_option(ctx, "depth=65", "depth", ["64"])
-
-
-@case("option_depth_text", "exit_status")
-def _(ctx):
-    check_bad_option(ctx, "depth=abc", "depth")
-
-
-@case("option_exitcode_256", "exit_status")
-def _(ctx):
-    check_bad_option(ctx, "exitcode=256", "exitcode", ["255"])
-
-
-@case("option_halt_on_error_2", "exit_status")
-def _(ctx):
-    check_bad_option(ctx, "halt_on_error=2", "halt_on_error")
-
-
-@case("option_quarantine_negative", "exit_status")
-def _(ctx):
-    check_bad_option(ctx, "quarantine_mb=-1", "quarantine_mb")
-
-
-@case("option_missing_value", "exit_status")
-def _(ctx):
-    check_bad_option(ctx, "depth", "depth")
+for _name, _args in BAD_OPTIONS.items():
+    bad_option_case(_name, *_args)
 
 
 @case("options_all_valid", "deep_stack")
