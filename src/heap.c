@@ -209,7 +209,16 @@ void *rcl_heap_calloc(size_t n, size_t size)
 	return alloc(total, 0, true, RCL_CALLOC);
 }
 
-static RCL_NOINLINE void invalid_free(uintptr_t addr, enum rcl_free_kind how,
+static void block_error(enum rcl_error_kind kind, const struct rcl_block *b,
+                        enum rcl_free_kind how, size_t offset,
+                        rcl_stack_id stack);
+
+/*
+ * A pointer the table does not hold: a block already freed and still in
+ * the quarantine (a double free), or no block at all (an invalid free),
+ * told with the block it points into when there is one.
+ */
+static RCL_NOINLINE void unknown_free(uintptr_t addr, enum rcl_free_kind how,
                                       rcl_stack_id stack)
 {
 	struct rcl_error e = {.kind = RCL_INVALID_FREE,
@@ -218,7 +227,12 @@ static RCL_NOINLINE void invalid_free(uintptr_t addr, enum rcl_free_kind how,
 	                      .stack = stack};
 	struct rcl_block inside;
 
-	if (rcl_table_find_containing(addr, &inside)) {
+	if (rcl_quarantine_find(addr, false, &inside)) {
+		block_error(RCL_DOUBLE_FREE, &inside, how, 0, stack);
+		return;
+	}
+	if (rcl_table_find_containing(addr, &inside) ||
+	    rcl_quarantine_find(addr, true, &inside)) {
 		e.has_block = true;
 		e.size = inside.size;
 		e.offset = addr - inside.addr;
@@ -263,26 +277,20 @@ static void release(void *p, enum rcl_free_kind how, rcl_stack_id stack,
 	struct rcl_shard *s = rcl_table_shard((uintptr_t)p);
 	struct rcl_block *b, copy;
 	size_t overflow_at = 0;
-	bool overflow, direct;
+	bool overflow;
 
 	rcl_table_lock(s);
 	b = rcl_table_find(s, (uintptr_t)p);
 	if (RCL_UNLIKELY(b == NULL)) {
 		rcl_table_unlock(s);
 		if (traced)
-			invalid_free((uintptr_t)p, how, stack);
+			unknown_free((uintptr_t)p, how, stack);
 		return;
 	}
 	if (b->state == RCL_INTERNAL) {
 		rcl_table_remove(s, b);
 		rcl_table_unlock(s);
 		next_free(p);
-		return;
-	}
-	if (RCL_UNLIKELY(b->state == RCL_FREED)) {
-		copy = *b;
-		rcl_table_unlock(s);
-		block_error(RCL_DOUBLE_FREE, &copy, how, 0, stack);
 		return;
 	}
 	overflow = !rcl_heap_canary_ok(b, &overflow_at);
@@ -292,21 +300,19 @@ static void release(void *p, enum rcl_free_kind how, rcl_stack_id stack,
 	b->free_stack = stack;
 	rcl_table_count(s, 0, 1);
 	copy = *b;
-	direct = b->size > quarantine_budget() || quarantine_budget() == 0;
-	if (direct)
-		rcl_table_remove(s, b);
+	rcl_table_remove(s, b);
 	rcl_table_unlock(s);
 
 	if (RCL_UNLIKELY(rcl_family_of(copy.kind) != family_of_free(how)))
 		block_error(RCL_MISMATCHED_FREE, &copy, how, 0, stack);
 	if (RCL_UNLIKELY(overflow))
 		block_error(RCL_HEAP_OVERFLOW, &copy, how, overflow_at, stack);
-	if (direct) {
+	if (copy.size > quarantine_budget() || quarantine_budget() == 0) {
 		next_free(p);
 		return;
 	}
 	memset(p, RCL_POISON_BYTE, poison_len(copy.size));
-	rcl_quarantine_push(b);
+	rcl_quarantine_push(&copy);
 }
 
 void rcl_heap_free(void *p, enum rcl_free_kind how)
@@ -325,26 +331,17 @@ void rcl_heap_free(void *p, enum rcl_free_kind how)
 	errno = saved_errno;
 }
 
-/* The quarantine lets go of b: check its poison, untrack it, free it. */
-void rcl_heap_release(struct rcl_block *b)
+/*
+ * The quarantine lets go of a block: check its poison and free it. The
+ * table no longer holds it, and nothing else frees a quarantined block.
+ */
+void rcl_heap_release(const struct rcl_block *rec)
 {
-	struct rcl_shard *s = rcl_table_shard(b->addr);
-	struct rcl_block copy;
 	size_t offset = 0;
-	bool damaged = false;
-	void *p = (void *)b->addr;
 
-	RCL_ASSERT(b->state == RCL_FREED);
-	if (!(b->flags & RCL_DAMAGED) && !rcl_heap_poison_ok(b, &offset)) {
-		copy = *b;
-		damaged = true;
-	}
-	rcl_table_lock(s);
-	rcl_table_remove(s, b);
-	rcl_table_unlock(s);
-	if (damaged)
-		block_error(RCL_WRITE_AFTER_FREE, &copy, RCL_FREE, offset, 0);
-	next_free(p);
+	if (!(rec->flags & RCL_DAMAGED) && !rcl_heap_poison_ok(rec, &offset))
+		block_error(RCL_WRITE_AFTER_FREE, rec, RCL_FREE, offset, 0);
+	next_free((void *)rec->addr);
 }
 
 /*
@@ -399,15 +396,9 @@ static void *realloc_traced(void *p, size_t size, enum rcl_alloc_kind kind)
 
 	rcl_table_lock(s);
 	b = rcl_table_find(s, (uintptr_t)p);
-	if (RCL_UNLIKELY(b == NULL || b->state == RCL_FREED)) {
-		if (b)
-			copy = *b;
+	if (RCL_UNLIKELY(b == NULL)) {
 		rcl_table_unlock(s);
-		if (b)
-			block_error(RCL_DOUBLE_FREE, &copy, RCL_REALLOC_FREE, 0,
-			            stack);
-		else
-			invalid_free((uintptr_t)p, RCL_REALLOC_FREE, stack);
+		unknown_free((uintptr_t)p, RCL_REALLOC_FREE, stack);
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -471,7 +462,7 @@ size_t rcl_heap_usable_size(void *p)
 	s = rcl_table_shard((uintptr_t)p);
 	rcl_table_lock(s);
 	b = rcl_table_find(s, (uintptr_t)p);
-	if (b && b->state != RCL_FREED)
+	if (b)
 		n = b->size;
 	rcl_table_unlock(s);
 	return n;

@@ -165,7 +165,7 @@ void rcl_depot_unlock_all(void);
 
 enum rcl_state {
 	RCL_LIVE,     /* handed to the program */
-	RCL_FREED,    /* in the quarantine */
+	RCL_FREED,    /* in the quarantine, which keeps its record */
 	RCL_INTERNAL, /* allocated by rcleak's own code: never reported */
 };
 
@@ -175,18 +175,22 @@ enum rcl_block_flag {
 	RCL_NO_CANARY = 4 /* no canary was written after this block */
 };
 
+/* 32 bytes: the table keeps one per live or quarantined block. */
 struct rcl_block {
-	UT_hash_handle hh; /* keyed by addr, in its shard's table */
-	uintptr_t addr;
-	size_t size;             /* bytes the program asked for */
-	struct rcl_block *qnext; /* quarantine FIFO, or the slab's free list */
+	uintptr_t addr; /* 0 in a record on the free list */
+	size_t size;    /* bytes the program asked for */
 	rcl_stack_id alloc_stack;
 	rcl_stack_id free_stack;
+	uint32_t next; /* table.c: the next record in its chain or free list */
 	uint8_t kind;  /* enum rcl_alloc_kind */
 	uint8_t state; /* enum rcl_state */
 	uint8_t flags; /* enum rcl_block_flag */
 };
 
+/*
+ * A record pointer from find or insert is good only while its shard stays
+ * locked: the shard's record array may move when it grows.
+ */
 struct rcl_shard;
 struct rcl_shard *rcl_table_shard(uintptr_t addr);
 void rcl_table_lock(struct rcl_shard *s);
@@ -195,9 +199,6 @@ struct rcl_block *rcl_table_find(struct rcl_shard *s, uintptr_t addr);
 struct rcl_block *rcl_table_insert(struct rcl_shard *s, uintptr_t addr);
 void rcl_table_remove(struct rcl_shard *s, struct rcl_block *b);
 void rcl_table_count(struct rcl_shard *s, int allocs, int frees);
-/* Calls fn for every block, all shards locked: one consistent moment. */
-void rcl_table_foreach(void (*fn)(struct rcl_block *b, void *arg), void *arg,
-                       uint64_t *allocs, uint64_t *frees);
 size_t rcl_table_size(void);
 void rcl_table_visit(void (*fn)(struct rcl_block *b, void *arg), void *arg,
                      uint64_t *allocs, uint64_t *frees);
@@ -205,6 +206,9 @@ void rcl_table_totals(uint64_t *allocs, uint64_t *frees);
 void rcl_table_lock_all(void);
 void rcl_table_unlock_all(void);
 bool rcl_table_find_containing(uintptr_t addr, struct rcl_block *out);
+/* Calls fn shard by shard, each locked in turn, until fn returns false. */
+void rcl_table_walk(bool (*fn)(struct rcl_block *b, void *arg), void *arg);
+size_t rcl_table_bytes(void); /* resident bytes; all shards locked */
 
 /* ---- heap.c: what each interposed call does ---- */
 
@@ -218,7 +222,7 @@ void *rcl_heap_realloc(void *p, size_t size, enum rcl_alloc_kind kind);
 void rcl_heap_free(void *p, enum rcl_free_kind how);
 size_t rcl_heap_usable_size(void *p);
 /* Releases an evicted quarantine block for good: check, untrack, free. */
-void rcl_heap_release(struct rcl_block *b);
+void rcl_heap_release(const struct rcl_block *rec);
 bool rcl_heap_canary_ok(const struct rcl_block *b, size_t *offset);
 bool rcl_heap_poison_ok(const struct rcl_block *b, size_t *offset);
 enum rcl_family rcl_family_of(enum rcl_alloc_kind kind);
@@ -227,7 +231,13 @@ const char *rcl_free_name(enum rcl_free_kind kind);
 
 /* ---- quarantine.c ---- */
 
-void rcl_quarantine_push(struct rcl_block *b);
+void rcl_quarantine_push(const struct rcl_block *rec);
+/* A quarantined block at addr, or containing it when containing is set. */
+bool rcl_quarantine_find(uintptr_t addr, bool containing,
+                         struct rcl_block *out);
+/* Hands the calling thread's batch of freed blocks to the shared queue. */
+void rcl_quarantine_flush(void);
+size_t rcl_quarantine_bytes(void);
 /* Checks every quarantined block's poison (at exit and on check). */
 void rcl_quarantine_check_all(void);
 void rcl_quarantine_lock(void);

@@ -3,96 +3,299 @@
  * eviction re-checks the poison, which is how a write after free is seen.
  * Keeping them also keeps their addresses from being handed out again, so
  * a second free of the same pointer is recognised as a double free.
+ *
+ * A freed block leaves the live-block table and its record comes here, so
+ * the table stays as small as the program's live set: tens of megabytes of
+ * quarantine in a hash table made every lookup a cache miss. The records
+ * sit in batches of BATCH, written and read in order. Each thread fills a
+ * batch of its own and hands the whole batch to the shared FIFO at once,
+ * so the shared lock is taken once per BATCH frees; eviction takes the
+ * oldest batches. Finding one address here (a double free, which is an
+ * error and rare) is a walk over all of them.
  */
+#include <stdatomic.h>
+
 #include "internal.h"
 
-#define EVICT_BATCH 32
+#define BATCH       63           /* a batch is 2 KiB */
+#define BATCH_BYTES (256 * 1024) /* a thread holds no more than this */
+
+struct batch {
+	struct batch *next;
+	size_t bytes;       /* what its blocks hold, by held() */
+	_Atomic uint32_t n; /* records [0, n) are complete */
+	struct rcl_block rec[BATCH];
+};
+
+/*
+ * A thread's batch being filled, where other threads can find it (with
+ * q_lock held): only its owner writes it, and only past n.
+ */
+struct holder {
+	struct batch *_Atomic cur;
+	struct holder *next;
+	_Atomic bool in_use;
+};
 
 /*
  * What a quarantined block really holds: its bytes, its canary, the
  * allocator's chunk header and rcleak's record. Counting only the bytes
  * would let a quarantine of tiny blocks keep several times its budget.
  */
-static size_t held(const struct rcl_block *b)
+static size_t held(size_t size)
 {
-	return b->size + RCL_CANARY_SIZE + 16 + sizeof(*b);
+	return size + RCL_CANARY_SIZE + 16 + sizeof(struct rcl_block);
 }
 
 static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct rcl_block *q_head, *q_tail; /* oldest first */
+static struct batch *q_head, *q_tail; /* oldest first */
+static struct batch *spare;           /* emptied batches, for reuse */
+static struct holder *holders;        /* every thread's, never freed */
 static size_t q_bytes;
 
-void rcl_quarantine_push(struct rcl_block *b)
+static __thread struct holder *mine __attribute__((tls_model("initial-exec")));
+/* Set once the thread's exit flushed its batch: nothing would flush again. */
+static __thread bool flushed __attribute__((tls_model("initial-exec")));
+
+/* Frees what an evicted batch holds, checking the poison first. */
+static void release_all(struct batch *b)
+{
+	uint32_t n = atomic_load_explicit(&b->n, memory_order_relaxed);
+
+	for (uint32_t i = 0; i < n; i++)
+		rcl_heap_release(&b->rec[i]);
+}
+
+/* Appends b to the FIFO and evicts the oldest batches over the budget. */
+static void publish(struct batch *b)
 {
 	size_t budget = (size_t)rcl_opt.quarantine_mb << 20;
-	struct rcl_block *evicted[EVICT_BATCH];
-	int n;
+	struct batch *evicted = NULL, **tail = &evicted;
 
-	RCL_ASSERT(b->state == RCL_FREED);
-	b->qnext = NULL;
+	b->next = NULL;
 	pthread_mutex_lock(&q_lock);
+	if (mine)
+		atomic_store_explicit(&mine->cur, NULL, memory_order_relaxed);
 	if (q_tail)
-		q_tail->qnext = b;
+		q_tail->next = b;
 	else
 		q_head = b;
 	q_tail = b;
-	q_bytes += held(b);
-	do {
-		n = 0;
-		while (q_bytes > budget && n < EVICT_BATCH && q_head) {
-			struct rcl_block *old = q_head;
+	q_bytes += b->bytes;
+	while (q_bytes > budget && q_head) {
+		struct batch *old = q_head;
 
-			q_head = old->qnext;
-			if (q_head == NULL)
-				q_tail = NULL;
-			q_bytes -= held(old);
-			evicted[n++] = old;
-		}
-		/* Checking and freeing happen outside the lock. */
-		pthread_mutex_unlock(&q_lock);
-		for (int i = 0; i < n; i++)
-			rcl_heap_release(evicted[i]);
-		if (n < EVICT_BATCH)
-			return;
+		q_head = old->next;
+		if (q_head == NULL)
+			q_tail = NULL;
+		q_bytes -= old->bytes;
+		old->next = NULL;
+		*tail = old;
+		tail = &old->next;
+	}
+	pthread_mutex_unlock(&q_lock);
+
+	/* Checking and freeing happen outside the lock. */
+	while (evicted) {
+		struct batch *next = evicted->next;
+
+		release_all(evicted);
 		pthread_mutex_lock(&q_lock);
-	} while (1);
+		evicted->next = spare;
+		spare = evicted;
+		pthread_mutex_unlock(&q_lock);
+		evicted = next;
+	}
+}
+
+/* The calling thread's holder: a free one, or a new one. */
+static struct holder *take_holder(void)
+{
+	struct holder *h;
+
+	pthread_mutex_lock(&q_lock);
+	for (h = holders; h; h = h->next)
+		if (!atomic_load(&h->in_use))
+			break;
+	if (h == NULL) {
+		h = rcl_meta_alloc(sizeof(*h));
+		if (h) {
+			h->next = holders;
+			holders = h;
+		}
+	}
+	if (h)
+		atomic_store(&h->in_use, true);
+	pthread_mutex_unlock(&q_lock);
+	return h;
+}
+
+/* A batch for the calling thread, published in its holder. */
+static struct batch *new_batch(void)
+{
+	struct batch *b;
+
+	if (mine == NULL && (mine = take_holder()) == NULL)
+		return NULL;
+	pthread_mutex_lock(&q_lock);
+	b = spare;
+	if (b)
+		spare = b->next;
+	pthread_mutex_unlock(&q_lock);
+	if (b == NULL)
+		b = rcl_meta_alloc(sizeof(*b));
+	if (b) {
+		atomic_store_explicit(&b->n, 0, memory_order_relaxed);
+		b->bytes = 0;
+		atomic_store_explicit(&mine->cur, b, memory_order_release);
+	}
+	return b;
+}
+
+/* Takes a copy of the freed block's record, state RCL_FREED. */
+void rcl_quarantine_push(const struct rcl_block *rec)
+{
+	struct batch *b = mine ? atomic_load_explicit(&mine->cur,
+	                                              memory_order_relaxed)
+	                       : NULL;
+	uint32_t n;
+
+	if (RCL_UNLIKELY(flushed) || (b == NULL && (b = new_batch()) == NULL)) {
+		rcl_heap_release(rec); /* no batch to hold it: let it go now */
+		return;
+	}
+	n = atomic_load_explicit(&b->n, memory_order_relaxed);
+	b->rec[n] = *rec;
+	b->bytes += held(rec->size);
+	atomic_store_explicit(&b->n, n + 1, memory_order_release);
+	if (n + 1 == BATCH || b->bytes >= BATCH_BYTES)
+		publish(b);
+}
+
+/* At thread exit: what the thread still holds joins the shared queue. */
+void rcl_quarantine_flush(void)
+{
+	struct batch *b = mine ? atomic_load(&mine->cur) : NULL;
+
+	flushed = true;
+	if (b)
+		publish(b);
+	if (mine)
+		atomic_store(&mine->in_use, false);
+	mine = NULL;
 }
 
 /*
- * Errors are raised outside the lock (raising may write a report), so
- * damaged blocks are marked and copied in batches; a marked block is
+ * Calls fn on every quarantined record, q_lock held, until it returns
+ * false: the queue's batches, then those the threads are filling.
+ */
+static void walk(bool (*fn)(struct rcl_block *rec, void *arg), void *arg)
+{
+	for (struct batch *b = q_head; b; b = b->next) {
+		uint32_t n = atomic_load_explicit(&b->n, memory_order_acquire);
+
+		for (uint32_t i = 0; i < n; i++)
+			if (!fn(&b->rec[i], arg))
+				return;
+	}
+	for (struct holder *h = holders; h; h = h->next) {
+		struct batch *b = atomic_load_explicit(&h->cur,
+		                                       memory_order_acquire);
+		uint32_t n = b ? atomic_load_explicit(&b->n,
+		                                      memory_order_acquire)
+		               : 0;
+
+		for (uint32_t i = 0; i < n; i++)
+			if (!fn(&b->rec[i], arg))
+				return;
+	}
+}
+
+struct lookup {
+	uintptr_t addr;
+	bool containing; /* any byte of the block, not just its start */
+	struct rcl_block *out;
+	bool found;
+};
+
+static bool match(struct rcl_block *rec, void *arg)
+{
+	struct lookup *l = arg;
+	uintptr_t end = rec->addr + (rec->size ? rec->size : 1);
+
+	if (l->containing ? l->addr > rec->addr && l->addr < end
+	                  : l->addr == rec->addr) {
+		*l->out = *rec;
+		l->found = true;
+	}
+	return !l->found;
+}
+
+bool rcl_quarantine_find(uintptr_t addr, bool containing,
+                         struct rcl_block *out)
+{
+	struct lookup l = {.addr = addr, .containing = containing, .out = out};
+
+	pthread_mutex_lock(&q_lock);
+	walk(match, &l);
+	pthread_mutex_unlock(&q_lock);
+	return l.found;
+}
+
+size_t rcl_quarantine_bytes(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&q_lock);
+	n = q_bytes;
+	pthread_mutex_unlock(&q_lock);
+	return n;
+}
+
+/*
+ * Errors are raised with no lock held (raising may write a report), so
+ * damaged blocks are marked and copied in groups, and a marked block is
  * skipped by the next pass.
  */
+#define CHECK_GROUP 32
+
+struct check {
+	struct rcl_error found[CHECK_GROUP];
+	int n;
+};
+
+static bool check_poison(struct rcl_block *rec, void *arg)
+{
+	struct check *c = arg;
+	size_t offset;
+
+	if ((rec->flags & RCL_DAMAGED) || rcl_heap_poison_ok(rec, &offset))
+		return true;
+	rec->flags |= RCL_DAMAGED;
+	c->found[c->n++] = (struct rcl_error){.kind = RCL_WRITE_AFTER_FREE,
+	                                      .alloc_kind = rec->kind,
+	                                      .free_kind = RCL_FREE,
+	                                      .has_block = true,
+	                                      .address = rec->addr,
+	                                      .size = rec->size,
+	                                      .offset = offset,
+	                                      .alloc_stack = rec->alloc_stack,
+	                                      .free_stack = rec->free_stack};
+	return c->n < CHECK_GROUP;
+}
+
 void rcl_quarantine_check_all(void)
 {
-	struct rcl_error found[EVICT_BATCH];
-	size_t offset;
-	int n;
+	struct check c;
 
 	do {
-		n = 0;
+		c.n = 0;
 		pthread_mutex_lock(&q_lock);
-		for (struct rcl_block *b = q_head; b && n < EVICT_BATCH;
-		     b = b->qnext) {
-			if ((b->flags & RCL_DAMAGED) ||
-			    rcl_heap_poison_ok(b, &offset))
-				continue;
-			b->flags |= RCL_DAMAGED;
-			found[n++] =
-			    (struct rcl_error){.kind = RCL_WRITE_AFTER_FREE,
-			                       .alloc_kind = b->kind,
-			                       .free_kind = RCL_FREE,
-			                       .has_block = true,
-			                       .address = b->addr,
-			                       .size = b->size,
-			                       .offset = offset,
-			                       .alloc_stack = b->alloc_stack,
-			                       .free_stack = b->free_stack};
-		}
+		walk(check_poison, &c);
 		pthread_mutex_unlock(&q_lock);
-		for (int i = 0; i < n; i++)
-			rcl_error_raise(&found[i]);
-	} while (n == EVICT_BATCH);
+		for (int i = 0; i < c.n; i++)
+			rcl_error_raise(&c.found[i]);
+	} while (c.n == CHECK_GROUP);
 }
 
 void rcl_quarantine_lock(void)

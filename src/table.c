@@ -1,48 +1,62 @@
 /*
  * The live-block table: every block the program holds, and every block
  * waiting in the quarantine, keyed by address. It is split into shards by
- * address, each with its own lock, uthash table and record slab, so
- * threads that allocate at the same time rarely meet on a lock.
+ * address, each with its own lock, so threads that allocate at the same
+ * time rarely meet on a lock.
+ *
+ * It is built for this one job, as LeakSanitizer keeps its per-chunk
+ * metadata, because a general hash table costs more than the block it
+ * describes: uthash's handle alone is 56 bytes. A shard keeps its records
+ * (32 bytes each) in one array and chains them by 4-byte index from a
+ * bucket array of 4-byte heads at one to two records per bucket, so a live
+ * block costs 34 to 36 bytes. Both arrays grow by doubling in mappings of
+ * their own: the record array by mremap, which may move it, so a record
+ * pointer is good only while its shard is locked.
  */
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "internal.h"
 
-#define SHARDS     256
-#define SLAB_BYTES (256 * 1024)
+#define SHARDS        64
+#define SHARD_BITS    6
+#define FIRST_RECORDS 1024 /* records mapped at first, per shard */
+#define FIRST_BUCKETS 512
+#define MAX_RECORDS   ((uint32_t)1 << 31) /* indexes stay below 2^32 */
 
 struct rcl_shard {
 	pthread_mutex_t lock;
-	struct rcl_block *map;       /* uthash head */
-	struct rcl_block *free_recs; /* recycled records, linked by qnext */
-	struct rcl_block *slab_cur, *slab_end;
+	struct rcl_block *recs; /* recs[0] unused: index 0 is "none" */
+	uint32_t *heads;        /* bucket -> index of its first record */
+	uint32_t mask;          /* buckets - 1 */
+	uint32_t count;         /* records in the table */
+	uint32_t used;          /* records ever handed out, recs[1..used] */
+	uint32_t cap;           /* records mapped */
+	uint32_t free_head;     /* removed records, chained by next */
 	uint64_t allocs, frees; /* successful calls, for the summary */
 } __attribute__((aligned(64)));
 
 static struct rcl_shard shards[SHARDS] = {
     [0 ... SHARDS - 1] = {.lock = PTHREAD_MUTEX_INITIALIZER}};
 
-/*
- * uthash hashes the key bytes with Jenkins by default; an address needs only
- * a multiply to spread its significant bits.
- */
-#undef HASH_FUNCTION
-#define HASH_FUNCTION(keyptr, keylen, hashv)                                   \
-	do {                                                                   \
-		uint64_t k_ = *(const uint64_t *)(keyptr);                     \
-		(hashv) = (unsigned)((k_ * 0x9e3779b97f4a7c15ull) >> 32);      \
-	} while (0)
+/* Blocks are at least 16-byte aligned: the low bits carry nothing. */
+static uint64_t hash_addr(uintptr_t addr)
+{
+	return (uint64_t)(addr >> 4) * 0x9e3779b97f4a7c15ull;
+}
 
-/* Set by uthash when it could not allocate; read right after an add. */
-static __thread bool add_failed __attribute__((tls_model("initial-exec")));
-#undef uthash_nonfatal_oom
-#define uthash_nonfatal_oom(obj) (add_failed = true)
+/* The top bits pick the shard, the bits under them the bucket. */
+static uint32_t *bucket_of(const struct rcl_shard *s, uintptr_t addr)
+{
+	return &s->heads[(uint32_t)(hash_addr(addr) >> (32 - SHARD_BITS)) &
+	                 s->mask];
+}
 
 struct rcl_shard *rcl_table_shard(uintptr_t addr)
 {
-	uint64_t h = (addr >> 4) * 0x9e3779b97f4a7c15ull;
-
-	return &shards[h >> 56];
+	return &shards[hash_addr(addr) >> (64 - SHARD_BITS)];
 }
 
 void rcl_table_lock(struct rcl_shard *s)
@@ -57,57 +71,128 @@ void rcl_table_unlock(struct rcl_shard *s)
 
 struct rcl_block *rcl_table_find(struct rcl_shard *s, uintptr_t addr)
 {
-	struct rcl_block *b;
-
-	HASH_FIND(hh, s->map, &addr, sizeof(addr), b);
-	return b;
+	if (s->heads == NULL)
+		return NULL;
+	for (uint32_t i = *bucket_of(s, addr); i; i = s->recs[i].next)
+		if (s->recs[i].addr == addr)
+			return &s->recs[i];
+	return NULL;
 }
 
-static struct rcl_block *new_record(struct rcl_shard *s)
+static void *map_zeroed(size_t bytes)
 {
-	struct rcl_block *b = s->free_recs;
+	void *p = rcl_sys_mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+	                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-	if (b) {
-		s->free_recs = b->qnext;
-		return b;
+	if (p == MAP_FAILED) {
+		rcl_meta_note_failure();
+		return NULL;
 	}
-	if (s->slab_cur == s->slab_end) {
-		s->slab_cur = rcl_meta_alloc(SLAB_BYTES);
-		if (s->slab_cur == NULL) {
-			s->slab_end = NULL;
-			return NULL;
+	return p;
+}
+
+/* Doubles the bucket array and relinks every record into it. */
+static bool grow_buckets(struct rcl_shard *s)
+{
+	uint32_t n = s->heads ? (s->mask + 1) * 2 : FIRST_BUCKETS;
+	uint32_t *old = s->heads, old_n = s->heads ? s->mask + 1 : 0;
+	uint32_t *heads = map_zeroed((size_t)n * sizeof(*heads));
+
+	if (heads == NULL)
+		return false;
+	s->heads = heads;
+	s->mask = n - 1;
+	for (uint32_t i = 1; i <= s->used; i++) {
+		struct rcl_block *b = &s->recs[i];
+
+		if (b->addr == 0)
+			continue;
+		uint32_t *head = bucket_of(s, b->addr);
+
+		b->next = *head;
+		*head = i;
+	}
+	if (old)
+		rcl_sys_munmap(old, (size_t)old_n * sizeof(*old));
+	return true;
+}
+
+/* Pages of the array past `used` are never touched, so never resident. */
+static bool grow_records(struct rcl_shard *s)
+{
+	uint32_t n = s->cap ? s->cap * 2 : FIRST_RECORDS;
+	size_t old_bytes = (size_t)s->cap * sizeof(struct rcl_block);
+	size_t bytes = (size_t)n * sizeof(struct rcl_block);
+	void *p;
+
+	if (n > MAX_RECORDS) {
+		rcl_meta_note_failure();
+		return false;
+	}
+	if (s->recs == NULL) {
+		p = map_zeroed(bytes);
+	} else {
+		p = (void *)syscall(SYS_mremap, s->recs, old_bytes, bytes,
+		                    MREMAP_MAYMOVE);
+		if (p == MAP_FAILED) {
+			rcl_meta_note_failure();
+			p = NULL;
 		}
-		s->slab_end = s->slab_cur + SLAB_BYTES / sizeof(*b);
 	}
-	return s->slab_cur++;
+	if (p == NULL)
+		return false;
+	s->recs = p;
+	s->cap = n;
+	return true;
+}
+
+static uint32_t new_record(struct rcl_shard *s)
+{
+	uint32_t i = s->free_head;
+
+	if (i) {
+		s->free_head = s->recs[i].next;
+		return i;
+	}
+	if (s->used + 1 >= s->cap && !grow_records(s))
+		return 0;
+	return ++s->used;
 }
 
 /* Caller holds the shard lock and fills in everything but the address. */
 struct rcl_block *rcl_table_insert(struct rcl_shard *s, uintptr_t addr)
 {
-	struct rcl_block *b = new_record(s);
+	uint32_t i, *head;
+	struct rcl_block *b;
 
-	if (b == NULL)
+	if ((s->heads == NULL || s->count >= 2 * (s->mask + 1)) &&
+	    !grow_buckets(s) && s->heads == NULL)
+		return NULL; /* with old buckets, chains just get longer */
+	i = new_record(s);
+	if (i == 0)
 		return NULL;
+	b = &s->recs[i];
+	head = bucket_of(s, addr);
 	memset(b, 0, sizeof(*b));
 	b->addr = addr;
-	add_failed = false;
-	HASH_ADD(hh, s->map, addr, sizeof(b->addr), b);
-	if (RCL_UNLIKELY(add_failed)) {
-		/* uthash could not grow its buckets: keep the record out. */
-		rcl_meta_note_failure();
-		b->qnext = s->free_recs;
-		s->free_recs = b;
-		return NULL;
-	}
+	b->next = *head;
+	*head = i;
+	s->count++;
 	return b;
 }
 
 void rcl_table_remove(struct rcl_shard *s, struct rcl_block *b)
 {
-	HASH_DELETE(hh, s->map, b);
-	b->qnext = s->free_recs;
-	s->free_recs = b;
+	uint32_t i = (uint32_t)(b - s->recs);
+	uint32_t *link = bucket_of(s, b->addr);
+
+	while (*link != i)
+		link = &s->recs[*link].next;
+	*link = b->next;
+	b->addr = 0;
+	b->next = s->free_head;
+	s->free_head = i;
+	s->count--;
 }
 
 void rcl_table_count(struct rcl_shard *s, int allocs, int frees)
@@ -116,41 +201,54 @@ void rcl_table_count(struct rcl_shard *s, int allocs, int frees)
 	s->frees += frees;
 }
 
-/*
- * Calls fn for every block with every shard locked, so the report sees one
- * moment: a block freed in one shard and another allocated in a later one
- * are never both seen live. Threads that allocate wait meanwhile. The
- * totals of that same moment are returned.
- */
-void rcl_table_foreach(void (*fn)(struct rcl_block *b, void *arg), void *arg,
-                       uint64_t *allocs, uint64_t *frees)
-{
-	rcl_table_lock_all();
-	rcl_table_visit(fn, arg, allocs, frees);
-	rcl_table_unlock_all();
-}
-
 /* Records in the table (any state); every shard locked by the caller. */
 size_t rcl_table_size(void)
 {
 	size_t n = 0;
 
 	for (int i = 0; i < SHARDS; i++)
-		n += HASH_COUNT(shards[i].map);
+		n += shards[i].count;
 	return n;
 }
 
-/* As rcl_table_foreach, with every shard already locked by the caller. */
+/*
+ * Resident bytes of the table: the records up to each shard's high-water
+ * mark and the bucket heads. Every shard locked by the caller.
+ */
+size_t rcl_table_bytes(void)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < SHARDS; i++) {
+		const struct rcl_shard *s = &shards[i];
+
+		n += (size_t)(s->used + 1) * sizeof(struct rcl_block);
+		if (s->heads)
+			n += (size_t)(s->mask + 1) * sizeof(uint32_t);
+	}
+	return n;
+}
+
+static void visit_shard(struct rcl_shard *s,
+                        void (*fn)(struct rcl_block *b, void *arg), void *arg)
+{
+	for (uint32_t i = 1; i <= s->used; i++)
+		if (s->recs[i].addr != 0)
+			fn(&s->recs[i], arg);
+}
+
+/*
+ * Calls fn for every block with every shard already locked by the caller,
+ * so the report sees one moment: a block freed in one shard and another
+ * allocated in a later one are never both seen live. The totals of that
+ * same moment are returned.
+ */
 void rcl_table_visit(void (*fn)(struct rcl_block *b, void *arg), void *arg,
                      uint64_t *allocs, uint64_t *frees)
 {
-	struct rcl_block *b, *tmp;
-
 	*allocs = *frees = 0;
 	for (int i = 0; i < SHARDS; i++) {
-		HASH_ITER(hh, shards[i].map, b, tmp) {
-			fn(b, arg);
-		}
+		visit_shard(&shards[i], fn, arg);
 		*allocs += shards[i].allocs;
 		*frees += shards[i].frees;
 	}
@@ -168,27 +266,53 @@ void rcl_table_totals(uint64_t *allocs, uint64_t *frees)
 }
 
 /*
+ * Calls fn on every block of one shard at a time, that shard locked, until
+ * fn returns false; a pass that must not stop the whole table at once.
+ */
+void rcl_table_walk(bool (*fn)(struct rcl_block *b, void *arg), void *arg)
+{
+	for (int i = 0; i < SHARDS; i++) {
+		struct rcl_shard *s = &shards[i];
+		bool more = true;
+
+		pthread_mutex_lock(&s->lock);
+		for (uint32_t r = 1; r <= s->used && more; r++)
+			if (s->recs[r].addr != 0)
+				more = fn(&s->recs[r], arg);
+		pthread_mutex_unlock(&s->lock);
+		if (!more)
+			return;
+	}
+}
+
+struct containing {
+	uintptr_t addr;
+	struct rcl_block *out;
+	bool found;
+};
+
+static bool contains(struct rcl_block *b, void *arg)
+{
+	struct containing *c = arg;
+
+	if (b->state != RCL_INTERNAL && c->addr > b->addr &&
+	    c->addr < b->addr + (b->size ? b->size : 1)) {
+		*c->out = *b;
+		c->found = true;
+	}
+	return !c->found;
+}
+
+/*
  * Finds the live or quarantined block whose bytes contain addr. It scans
  * every shard: only an invalid free, which is rare, asks.
  */
 bool rcl_table_find_containing(uintptr_t addr, struct rcl_block *out)
 {
-	struct rcl_block *b, *tmp;
-	bool found = false;
+	struct containing c = {.addr = addr, .out = out};
 
-	for (int i = 0; i < SHARDS && !found; i++) {
-		pthread_mutex_lock(&shards[i].lock);
-		HASH_ITER(hh, shards[i].map, b, tmp) {
-			if (b->state != RCL_INTERNAL && addr > b->addr &&
-			    addr < b->addr + (b->size ? b->size : 1)) {
-				*out = *b;
-				found = true;
-				break;
-			}
-		}
-		pthread_mutex_unlock(&shards[i].lock);
-	}
-	return found;
+	rcl_table_walk(contains, &c);
+	return c.found;
 }
 
 void rcl_table_lock_all(void)

@@ -73,6 +73,7 @@ static void forget(void *arg)
 	t->alive = false;
 	pthread_mutex_unlock(&registry_lock);
 	self = NULL;
+	rcl_quarantine_flush();
 }
 
 /*

@@ -1586,9 +1586,16 @@ def _(ctx):
     res.expect_rc(0)
     rep = res.exit_report()
     rep.expect_no_errors()
-    x = expect_record(rep, "dso_make", 135, 3, "malloc", frame1="call_dso")
-    eq(base(x["stack"][0]["module"]), base(str(ctx.exes[1])),
-       "frame 0 module")
+    # One record when the module came back at the same address, one per
+    # address otherwise (as valgrind and LeakSanitizer group): 3 in all.
+    recs = [x for x in rep["leaks"] if x["kind"] in LOST_KINDS
+            and fn_is(frame_fn(x["stack"], 0), "dso_make")]
+    eq((sum(x["bytes"] for x in recs), sum(x["blocks"] for x in recs)),
+       (135, 3), "records from dso_make (bytes, blocks)")
+    for x in recs:
+        expect_frame(x["stack"], 1, "call_dso", "stack")
+        eq(base(x["stack"][0]["module"]), base(str(ctx.exes[1])),
+           "frame 0 module")
 
 
 @case("exec_no_report_from_old_image", "exec_self")

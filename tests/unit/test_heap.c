@@ -2,6 +2,8 @@
  * heap.c and quarantine.c without the preload: canaries, poison checks on
  * eviction, and each kind of bad free, called directly.
  */
+#include <semaphore.h>
+
 #include "internal.h"
 #include "unit.h"
 
@@ -200,9 +202,55 @@ static void no_quarantine_frees_at_once(void)
 	rcl_opt.quarantine_mb = 1;
 }
 
+/*
+ * A block another thread freed waits in that thread's own batch, not yet
+ * in the shared queue: a second free here is still a double free, and the
+ * exit check still sees a write into it.
+ */
+static sem_t freed, checked;
+
+static void *free_and_wait(void *p)
+{
+	rcl_heap_free(p, RCL_FREE);
+	sem_post(&freed);
+	sem_wait(&checked); /* stays alive: its batch is not flushed */
+	return NULL;
+}
+
+static void other_threads_batch_is_seen(void)
+{
+	size_t before = error_count();
+	char *p = rcl_heap_alloc(48, 0, RCL_MALLOC);
+	const struct rcl_error *e;
+	pthread_t t;
+
+	sem_init(&freed, 0, 0);
+	sem_init(&checked, 0, 0);
+	pthread_create(&t, NULL, free_and_wait, p);
+	sem_wait(&freed);
+	rcl_heap_free(p, RCL_FREE);
+	p[5] = 0;
+	rcl_quarantine_check_all();
+	sem_post(&checked);
+	pthread_join(t, NULL);
+	CHECK_EQ(error_count(), before + 2);
+	e = error_at(before);
+	if (e) {
+		CHECK_EQ(e->kind, RCL_DOUBLE_FREE);
+		CHECK_EQ(e->size, 48);
+		CHECK(e->free_stack != 0);
+	}
+	e = error_at(before + 1);
+	if (e) {
+		CHECK_EQ(e->kind, RCL_WRITE_AFTER_FREE);
+		CHECK_EQ(e->offset, 5);
+	}
+}
+
 TEST_MAIN("heap", TEST(write_after_free_found_on_eviction),
           TEST(double_free_keeps_both_stacks), TEST(invalid_frees),
           TEST(overflow_offsets), TEST(mismatched_pairs),
           TEST(realloc_moves_and_keeps_data), TEST(poison_is_bounded),
           TEST(calloc_overflow_records_nothing),
-          TEST(no_quarantine_frees_at_once))
+          TEST(no_quarantine_frees_at_once),
+          TEST(other_threads_batch_is_seen))

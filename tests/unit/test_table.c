@@ -18,6 +18,13 @@ static void count_live(struct rcl_block *b, void *arg)
 
 static uint64_t allocs, frees;
 
+static void visit_all(void (*fn)(struct rcl_block *b, void *arg), void *arg)
+{
+	rcl_table_lock_all();
+	rcl_table_visit(fn, arg, &allocs, &frees);
+	rcl_table_unlock_all();
+}
+
 static void insert_find_remove(void)
 {
 	const uintptr_t base = 0x10000000;
@@ -34,8 +41,12 @@ static void insert_find_remove(void)
 		b->state = RCL_LIVE;
 		rcl_table_unlock(s);
 	}
-	rcl_table_foreach(count_live, &live, &allocs, &frees);
+	visit_all(count_live, &live);
 	CHECK_EQ(live, 100000);
+	/* The target of issue 4: at most 40 bytes of table per live block. */
+	rcl_table_lock_all();
+	CHECK(rcl_table_bytes() <= 40 * rcl_table_size());
+	rcl_table_unlock_all();
 	for (uintptr_t i = 0; i < 100000; i += 2) {
 		struct rcl_shard *s = rcl_table_shard(base + i * 32);
 		struct rcl_block *b;
@@ -49,7 +60,7 @@ static void insert_find_remove(void)
 		rcl_table_unlock(s);
 	}
 	live = 0;
-	rcl_table_foreach(count_live, &live, &allocs, &frees);
+	visit_all(count_live, &live);
 	CHECK_EQ(live, 50000);
 }
 
@@ -74,7 +85,7 @@ static void remove_one(struct rcl_block *b, void *arg)
 
 static void forget_fake_blocks(void)
 {
-	rcl_table_foreach(remove_one, NULL, &allocs, &frees);
+	visit_all(remove_one, NULL);
 }
 
 TEST_MAIN("table", TEST(insert_find_remove),
