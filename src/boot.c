@@ -229,6 +229,7 @@ static void fork_prepare(void)
 {
 	rcl_stdio_lock();
 	rcl_report_lock();
+	rcl_unwind_lock();
 	rcl_mmaps_lock();
 	rcl_errors_lock();
 	rcl_quarantine_lock();
@@ -245,6 +246,7 @@ static void unlock_after_fork(void)
 	rcl_quarantine_unlock();
 	rcl_errors_unlock();
 	rcl_mmaps_unlock();
+	rcl_unwind_unlock();
 	rcl_report_unlock();
 }
 

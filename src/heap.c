@@ -281,7 +281,11 @@ static void release(void *p, enum rcl_free_kind how, rcl_stack_id stack,
 
 	rcl_table_lock(s);
 	b = rcl_table_find(s, (uintptr_t)p);
-	if (RCL_UNLIKELY(b == NULL)) {
+	/*
+	 * rcleak's own blocks are not the program's to free: a stale pointer
+	 * to memory the allocator since gave rcleak is an invalid free.
+	 */
+	if (RCL_UNLIKELY(b == NULL || (traced && b->state == RCL_INTERNAL))) {
 		rcl_table_unlock(s);
 		if (traced)
 			unknown_free((uintptr_t)p, how, stack);
@@ -396,7 +400,7 @@ static void *realloc_traced(void *p, size_t size, enum rcl_alloc_kind kind)
 
 	rcl_table_lock(s);
 	b = rcl_table_find(s, (uintptr_t)p);
-	if (RCL_UNLIKELY(b == NULL)) {
+	if (RCL_UNLIKELY(b == NULL || b->state == RCL_INTERNAL)) {
 		rcl_table_unlock(s);
 		unknown_free((uintptr_t)p, RCL_REALLOC_FREE, stack);
 		errno = ENOMEM;
@@ -462,7 +466,7 @@ size_t rcl_heap_usable_size(void *p)
 	s = rcl_table_shard((uintptr_t)p);
 	rcl_table_lock(s);
 	b = rcl_table_find(s, (uintptr_t)p);
-	if (b)
+	if (b && (b->state != RCL_INTERNAL || rcl_guard))
 		n = b->size;
 	rcl_table_unlock(s);
 	return n;

@@ -149,6 +149,16 @@ int rcl_stack_unwind(uintptr_t *ips, int max); /* skips rcleak's frames */
 bool rcl_stack_is_own(uintptr_t ip);
 bool rcl_stack_caller_of(uintptr_t fn, uintptr_t *sp, uintptr_t *regs);
 
+/* ---- unwind.c: the cached DWARF unwinder of the hot path ---- */
+
+/* The caller's stack in the depot; false: use libunwind instead. */
+bool rcl_unwind_capture(rcl_stack_id *id);
+int rcl_unwind_ips(uintptr_t *ips, int max); /* for the tests; -1: no */
+void rcl_unwind_thread_exit(void);
+void rcl_unwind_forget_modules(void); /* after a dlclose */
+void rcl_unwind_lock(void);
+void rcl_unwind_unlock(void);
+
 /* ---- depot.c ---- */
 
 struct rcl_stack {
@@ -369,6 +379,8 @@ void rcl_threads_init(void);
 int rcl_threads_create(pthread_t *thread, const pthread_attr_t *attr,
                        void *(*fn)(void *), void *arg);
 void rcl_threads_after_fork(void);
+bool rcl_threads_stack_of_self(uintptr_t *lo, uintptr_t *hi);
+pid_t rcl_threads_gettid(void);
 /* Returns how many threads could not be stopped. */
 size_t rcl_threads_stop(void);
 void rcl_threads_resume(size_t missed);

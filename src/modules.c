@@ -88,11 +88,16 @@ RCLEAK_EXPORT int dlclose(void *handle)
 	/* <dlfcn.h> says handle is nonnull; programs still pass NULL. */
 	void *h = handle;
 	__asm__("" : "+r"(h));
+	int ret;
+
 	if (h && rcl_enter()) {
 		remember(h);
 		rcl_leave();
 	}
-	return real_dlclose(handle);
+	ret = real_dlclose(handle);
+	/* The unwind rules of its code must not serve whatever comes next. */
+	rcl_unwind_forget_modules();
+	return ret;
 }
 
 const struct rcl_closed_module *rcl_modules_closed(void)

@@ -80,8 +80,12 @@ int rcl_stack_unwind(uintptr_t *ips, int max)
 rcl_stack_id rcl_stack_capture(void)
 {
 	uintptr_t ips[RCL_MAX_DEPTH];
-	int n = rcl_stack_unwind(ips, (int)rcl_opt.depth);
+	rcl_stack_id id;
+	int n;
 
+	if (rcl_unwind_capture(&id))
+		return id;
+	n = rcl_stack_unwind(ips, (int)rcl_opt.depth);
 	return rcl_depot_put(ips, (uint32_t)n);
 }
 

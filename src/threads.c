@@ -74,6 +74,24 @@ static void forget(void *arg)
 	pthread_mutex_unlock(&registry_lock);
 	self = NULL;
 	rcl_quarantine_flush();
+	rcl_unwind_thread_exit();
+}
+
+/* The calling thread's stack, when it was registered with it. */
+bool rcl_threads_stack_of_self(uintptr_t *lo, uintptr_t *hi)
+{
+	struct rcl_thread *t = self;
+
+	if (t == NULL || t->stack_hi == 0)
+		return false;
+	*lo = t->stack_lo;
+	*hi = t->stack_hi;
+	return true;
+}
+
+pid_t rcl_threads_gettid(void)
+{
+	return gettid_raw();
 }
 
 /*

@@ -582,6 +582,55 @@ def _(ctx):
     check_deep(ctx, depth=1)
 
 
+def stack_key(x):
+    return (x["kind"], x["bytes"], x["blocks"],
+            tuple((f["module"], f["offset"]) for f in x["stack"]))
+
+
+def check_unwind_paths(ctx):
+    """The cached unwinder gives libunwind's stacks, frame for frame."""
+    reps = {}
+    for cache in (1, 0):
+        res = ctx.run(opts={"exitcode": 0, "unwind_cache": cache})
+        res.expect_rc(0)
+        reps[cache] = res.exit_report()
+        reps[cache].expect_no_errors()
+        reps[cache].expect_lost((1130, 10))
+    fast = sorted(stack_key(x) for x in reps[1]["leaks"])
+    slow = sorted(stack_key(x) for x in reps[0]["leaks"])
+    eq(fast, slow, "loss records with unwind_cache=1 and 0")
+    rep = reps[1]
+    # An unrolled loop calls from three places: sum over the records.
+    for path, size in (("path_a", 100), ("path_b", 200)):
+        recs = [x for x in rep["leaks"] if x["bytes"] % size == 0 and
+                fn_is(frame_fn(x["stack"], 2), path)]
+        eq(sum(x["blocks"] for x in recs), 3, f"blocks from {path}")
+        eq(sum(x["bytes"] for x in recs), 3 * size, f"bytes from {path}")
+        for x in recs:
+            for i, name in enumerate(["leak", "mid", path, "main"]):
+                expect_frame(x["stack"], i, name, f"{path} stack")
+    for x in [x for x in rep["leaks"] if x["bytes"] == 50]:
+        for i, name in enumerate(["leak", "in_alloca", "main"]):
+            expect_frame(x["stack"], i, name, "alloca stack")
+    expect_frame(rep.record("thread_leaf", within=2)["stack"], 2,
+                 "thread_main", "thread stack")
+
+
+@case("unwind_cache_same_stacks", "unwind_paths")
+def _(ctx):
+    check_unwind_paths(ctx)
+
+
+@case("unwind_cache_same_stacks_O2", "unwind_paths:O2")
+def _(ctx):
+    check_unwind_paths(ctx)
+
+
+@case("unwind_cache_same_stacks_clang_O2", "unwind_paths:clang-O2")
+def _(ctx):
+    check_unwind_paths(ctx)
+
+
 # Every interposed function
 
 @case("calloc", "calloc")

@@ -203,6 +203,34 @@ static void no_quarantine_frees_at_once(void)
 }
 
 /*
+ * The program frees a stale pointer whose address the allocator has since
+ * given to rcleak itself (libdw's memory while it reads unwind rules): an
+ * invalid free, and rcleak's block lives on.
+ */
+static void program_cannot_free_internal_block(void)
+{
+	size_t before = error_count();
+	void *p;
+
+	rcl_guard = 1;
+	p = rcl_heap_alloc(40, 0, RCL_MALLOC);
+	rcl_guard = 0;
+	rcl_heap_free(p, RCL_FREE);
+	CHECK_EQ(error_count(), before + 1);
+	if (error_at(before))
+		CHECK_EQ(error_at(before)->kind, RCL_INVALID_FREE);
+	CHECK(rcl_heap_realloc(p, 80, RCL_REALLOC) == NULL);
+	CHECK_EQ(error_count(), before + 2);
+	CHECK_EQ(rcl_heap_usable_size(p), 0);
+	rcl_guard = 1;
+	CHECK_EQ(rcl_heap_usable_size(p), 40);
+	rcl_heap_free(p, RCL_FREE);
+	CHECK_EQ(rcl_heap_usable_size(p), 0);
+	rcl_guard = 0;
+	CHECK_EQ(error_count(), before + 2);
+}
+
+/*
  * A block another thread freed waits in that thread's own batch, not yet
  * in the shared queue: a second free here is still a double free, and the
  * exit check still sees a write into it.
@@ -253,4 +281,5 @@ TEST_MAIN("heap", TEST(write_after_free_found_on_eviction),
           TEST(realloc_moves_and_keeps_data), TEST(poison_is_bounded),
           TEST(calloc_overflow_records_nothing),
           TEST(no_quarantine_frees_at_once),
-          TEST(other_threads_batch_is_seen))
+          TEST(other_threads_batch_is_seen),
+          TEST(program_cannot_free_internal_block))
