@@ -23,7 +23,7 @@ RCLEAK_EXPORT int rcleak_ignore(const void *p)
 	s = rcl_table_shard((uintptr_t)p);
 	rcl_table_lock(s);
 	b = rcl_table_find(s, (uintptr_t)p);
-	if (b && b->state == RCL_LIVE) {
+	if (b && !(b->flags & RCL_INTERNAL)) {
 		b->flags |= RCL_IGNORED;
 		ret = 0;
 	}

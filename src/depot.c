@@ -27,6 +27,7 @@ static struct depot_shard shards[SHARDS] = {
     [0 ... SHARDS - 1] = {.lock = PTHREAD_MUTEX_INITIALIZER}};
 static char *region;
 static atomic_size_t region_used = 8; /* offset 0 means "no stack" */
+static atomic_size_t stacks;
 static pthread_once_t region_once = PTHREAD_ONCE_INIT;
 
 static void reserve(void)
@@ -95,6 +96,8 @@ rcl_stack_id rcl_depot_put(const uintptr_t *ips, uint32_t depth)
 			                            hash, r);
 			if (r->hh.tbl == NULL)
 				r = NULL; /* uthash out of memory */
+			else
+				atomic_fetch_add(&stacks, 1);
 		}
 	}
 	if (r)
@@ -110,6 +113,13 @@ const struct rcl_stack *rcl_depot_get(rcl_stack_id id)
 	if (id == 0 || region == NULL)
 		return &empty;
 	return &((struct record *)(region + (size_t)id * 8))->stack;
+}
+
+/* Distinct stacks stored, and the bytes their records take. */
+void rcl_depot_usage(uint64_t *count, uint64_t *bytes)
+{
+	*count = atomic_load(&stacks);
+	*bytes = atomic_load(&region_used);
 }
 
 /* True when uthash found a shard's hash so bad it stopped expanding. */

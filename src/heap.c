@@ -25,7 +25,8 @@ static void write_canary(uintptr_t addr, size_t size)
 bool rcl_heap_canary_ok(const struct rcl_block *b, size_t *offset)
 {
 	uint64_t want = canary_value(b->addr);
-	const unsigned char *got = (const unsigned char *)(b->addr + b->size);
+	const unsigned char *got =
+	    (const unsigned char *)(b->addr + rcl_block_size(b));
 
 	if (b->flags & RCL_NO_CANARY)
 		return true;
@@ -48,7 +49,7 @@ static size_t poison_len(size_t size)
 bool rcl_heap_poison_ok(const struct rcl_block *b, size_t *offset)
 {
 	const unsigned char *p = (const unsigned char *)b->addr;
-	size_t n = poison_len(b->size), i = 0;
+	size_t n = poison_len(rcl_block_size(b)), i = 0;
 	const uint64_t want = 0x0101010101010101ull * RCL_POISON_BYTE;
 
 	for (; i + 8 <= n; i += 8) {
@@ -104,7 +105,7 @@ const char *rcl_free_name(enum rcl_free_kind kind)
 }
 
 /* Records a block made from inside rcleak: kept apart, never reported. */
-static void track_internal(void *p, size_t size)
+static void track_internal(void *p, size_t size, uint8_t flags)
 {
 	struct rcl_shard *s = rcl_table_shard((uintptr_t)p);
 	struct rcl_block *b;
@@ -112,9 +113,8 @@ static void track_internal(void *p, size_t size)
 	rcl_table_lock(s);
 	b = rcl_table_insert(s, (uintptr_t)p);
 	if (b) {
-		b->size = size;
-		b->state = RCL_INTERNAL;
-		b->flags = RCL_NO_CANARY;
+		rcl_block_set_size(b, size);
+		b->flags = RCL_INTERNAL | RCL_NO_CANARY | flags;
 	}
 	rcl_table_unlock(s);
 }
@@ -129,10 +129,9 @@ static void track(void *p, size_t size, enum rcl_alloc_kind kind,
 	rcl_table_lock(s);
 	b = rcl_table_insert(s, (uintptr_t)p);
 	if (b) {
-		b->size = size;
+		rcl_block_set_size(b, size);
 		b->alloc_stack = stack;
 		b->kind = (uint8_t)kind;
-		b->state = RCL_LIVE;
 		b->flags = rcl_disabled ? RCL_IGNORED : 0;
 	}
 	rcl_table_count(s, 1, 0);
@@ -174,22 +173,58 @@ static void next_free(void *p)
 	rcl_guard = saved;
 }
 
+/*
+ * What libraries allocate while rcleak calls them (libdw, libunwind, the
+ * loader) comes from rcleak's own memory, not the program's allocator: a
+ * block the program just freed must not come back as rcleak's, or a
+ * second free of it (a double free without the quarantine) would free
+ * rcleak's memory instead of being reported. meta.c aligns to 16 bytes;
+ * a larger alignment goes to the allocator.
+ */
+static void *internal_alloc(size_t size, size_t align, bool zero)
+{
+	void *p;
+
+	if (align > 16 || size > ((size_t)1 << 40)) {
+		p = real_alloc(size, align, zero);
+		if (p)
+			track_internal(p, size, 0);
+		return p;
+	}
+	p = rcl_meta_alloc(size ? size : 1); /* zeroed */
+	if (p == NULL) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	track_internal(p, size, RCL_OWN_MEMORY);
+	return p;
+}
+
+static void internal_free(void *p, const struct rcl_block *b)
+{
+	size_t size = rcl_block_size(b);
+
+	if (b->flags & RCL_OWN_MEMORY)
+		rcl_meta_free(p, size ? size : 1);
+	else
+		next_free(p);
+}
+
 static void *alloc(size_t size, size_t align, bool zero,
                    enum rcl_alloc_kind kind)
 {
-	void *p = real_alloc(size, align, zero);
+	void *p;
 	int saved_errno;
 
-	if (p == NULL)
-		return NULL;
-	saved_errno = errno;
-	if (rcl_enter()) {
+	if (!rcl_enter())
+		return internal_alloc(size, align, zero);
+	p = real_alloc(size, align, zero);
+	if (p) {
+		saved_errno = errno;
 		track(p, size, kind, rcl_stack_capture());
-		rcl_leave();
-	} else {
-		track_internal(p, size);
+		errno = saved_errno;
 	}
-	errno = saved_errno;
+	rcl_leave();
 	return p;
 }
 
@@ -210,8 +245,8 @@ void *rcl_heap_calloc(size_t n, size_t size)
 }
 
 static void block_error(enum rcl_error_kind kind, const struct rcl_block *b,
-                        enum rcl_free_kind how, size_t offset,
-                        rcl_stack_id stack);
+                        rcl_stack_id free_stack, enum rcl_free_kind how,
+                        size_t offset, rcl_stack_id stack);
 
 /*
  * A pointer the table does not hold: a block already freed and still in
@@ -225,38 +260,39 @@ static RCL_NOINLINE void unknown_free(uintptr_t addr, enum rcl_free_kind how,
 	                      .free_kind = (uint8_t)how,
 	                      .address = addr,
 	                      .stack = stack};
-	struct rcl_block inside;
+	struct rcl_freed inside = {0};
 
 	if (rcl_quarantine_find(addr, false, &inside)) {
-		block_error(RCL_DOUBLE_FREE, &inside, how, 0, stack);
+		block_error(RCL_DOUBLE_FREE, &inside.block, inside.free_stack,
+		            how, 0, stack);
 		return;
 	}
-	if (rcl_table_find_containing(addr, &inside) ||
+	if (rcl_table_find_containing(addr, &inside.block) ||
 	    rcl_quarantine_find(addr, true, &inside)) {
 		e.has_block = true;
-		e.size = inside.size;
-		e.offset = addr - inside.addr;
-		e.alloc_kind = inside.kind;
-		e.alloc_stack = inside.alloc_stack;
+		e.size = rcl_block_size(&inside.block);
+		e.offset = addr - inside.block.addr;
+		e.alloc_kind = inside.block.kind;
+		e.alloc_stack = inside.block.alloc_stack;
 		e.free_stack = inside.free_stack;
 	}
 	rcl_error_raise(&e);
 }
 
 static void block_error(enum rcl_error_kind kind, const struct rcl_block *b,
-                        enum rcl_free_kind how, size_t offset,
-                        rcl_stack_id stack)
+                        rcl_stack_id free_stack, enum rcl_free_kind how,
+                        size_t offset, rcl_stack_id stack)
 {
 	struct rcl_error e = {.kind = (uint8_t)kind,
 	                      .alloc_kind = b->kind,
 	                      .free_kind = (uint8_t)how,
 	                      .has_block = true,
 	                      .address = b->addr,
-	                      .size = b->size,
+	                      .size = rcl_block_size(b),
 	                      .offset = offset,
 	                      .stack = stack,
 	                      .alloc_stack = b->alloc_stack,
-	                      .free_stack = b->free_stack};
+	                      .free_stack = free_stack};
 
 	rcl_error_raise(&e);
 }
@@ -275,47 +311,49 @@ static void release(void *p, enum rcl_free_kind how, rcl_stack_id stack,
                     bool traced)
 {
 	struct rcl_shard *s = rcl_table_shard((uintptr_t)p);
-	struct rcl_block *b, copy;
-	size_t overflow_at = 0;
+	struct rcl_block *b;
+	struct rcl_freed copy;
+	size_t overflow_at = 0, size;
 	bool overflow;
 
 	rcl_table_lock(s);
 	b = rcl_table_find(s, (uintptr_t)p);
-	/*
-	 * rcleak's own blocks are not the program's to free: a stale pointer
-	 * to memory the allocator since gave rcleak is an invalid free.
-	 */
-	if (RCL_UNLIKELY(b == NULL || (traced && b->state == RCL_INTERNAL))) {
+	if (RCL_UNLIKELY(b == NULL)) {
 		rcl_table_unlock(s);
 		if (traced)
 			unknown_free((uintptr_t)p, how, stack);
 		return;
 	}
-	if (b->state == RCL_INTERNAL) {
+	/* The loader and libc free what they allocated while rcleak ran. */
+	if (b->flags & RCL_INTERNAL) {
+		struct rcl_block rec = *b;
+
 		rcl_table_remove(s, b);
 		rcl_table_unlock(s);
-		next_free(p);
+		internal_free(p, &rec);
 		return;
 	}
 	overflow = !rcl_heap_canary_ok(b, &overflow_at);
 	if (overflow)
 		b->flags |= RCL_DAMAGED;
-	b->state = RCL_FREED;
-	b->free_stack = stack;
 	rcl_table_count(s, 0, 1);
-	copy = *b;
+	copy.block = *b;
+	copy.free_stack = stack;
 	rcl_table_remove(s, b);
 	rcl_table_unlock(s);
 
-	if (RCL_UNLIKELY(rcl_family_of(copy.kind) != family_of_free(how)))
-		block_error(RCL_MISMATCHED_FREE, &copy, how, 0, stack);
+	if (RCL_UNLIKELY(rcl_family_of(copy.block.kind) != family_of_free(how)))
+		block_error(RCL_MISMATCHED_FREE, &copy.block, stack, how, 0,
+		            stack);
 	if (RCL_UNLIKELY(overflow))
-		block_error(RCL_HEAP_OVERFLOW, &copy, how, overflow_at, stack);
-	if (copy.size > quarantine_budget() || quarantine_budget() == 0) {
+		block_error(RCL_HEAP_OVERFLOW, &copy.block, stack, how,
+		            overflow_at, stack);
+	size = rcl_block_size(&copy.block);
+	if (size > quarantine_budget() || quarantine_budget() == 0) {
 		next_free(p);
 		return;
 	}
-	memset(p, RCL_POISON_BYTE, poison_len(copy.size));
+	memset(p, RCL_POISON_BYTE, poison_len(size));
 	rcl_quarantine_push(&copy);
 }
 
@@ -339,13 +377,15 @@ void rcl_heap_free(void *p, enum rcl_free_kind how)
  * The quarantine lets go of a block: check its poison and free it. The
  * table no longer holds it, and nothing else frees a quarantined block.
  */
-void rcl_heap_release(const struct rcl_block *rec)
+void rcl_heap_release(const struct rcl_freed *rec)
 {
 	size_t offset = 0;
 
-	if (!(rec->flags & RCL_DAMAGED) && !rcl_heap_poison_ok(rec, &offset))
-		block_error(RCL_WRITE_AFTER_FREE, rec, RCL_FREE, offset, 0);
-	next_free((void *)rec->addr);
+	if (!(rec->block.flags & RCL_DAMAGED) &&
+	    !rcl_heap_poison_ok(&rec->block, &offset))
+		block_error(RCL_WRITE_AFTER_FREE, &rec->block, rec->free_stack,
+		            RCL_FREE, offset, 0);
+	next_free((void *)rec->block.addr);
 }
 
 /*
@@ -362,14 +402,13 @@ static void *realloc_internal(void *p, size_t size)
 	rcl_table_lock(s);
 	b = rcl_table_find(s, (uintptr_t)p);
 	if (b)
-		old = b->size;
+		old = rcl_block_size(b);
 	rcl_table_unlock(s);
 	if (b == NULL)
 		return NULL;
-	q = real_alloc(size, 0, false); /* internal: canary room unused */
+	q = internal_alloc(size, 0, false);
 	if (q == NULL)
 		return NULL;
-	track_internal(q, size);
 	memcpy(q, p, old < size ? old : size);
 	release(p, RCL_REALLOC_FREE, 0, false);
 	return q;
@@ -379,11 +418,11 @@ static void *realloc_internal(void *p, size_t size)
 static bool resize_in_place(struct rcl_block *b, size_t size,
                             enum rcl_alloc_kind kind, rcl_stack_id stack)
 {
-	if (b->state != RCL_LIVE || rcl_real.usable_size == NULL ||
+	if (rcl_real.usable_size == NULL ||
 	    size + RCL_CANARY_SIZE < size ||
 	    rcl_real.usable_size((void *)b->addr) < size + RCL_CANARY_SIZE)
 		return false;
-	b->size = size;
+	rcl_block_set_size(b, size);
 	b->kind = (uint8_t)kind;
 	b->alloc_stack = stack;
 	write_canary(b->addr, size);
@@ -394,20 +433,21 @@ static void *realloc_traced(void *p, size_t size, enum rcl_alloc_kind kind)
 {
 	rcl_stack_id stack = rcl_stack_capture();
 	struct rcl_shard *s = rcl_table_shard((uintptr_t)p);
-	struct rcl_block *b, copy;
-	size_t overflow_at = 0;
+	struct rcl_block *b;
+	size_t overflow_at = 0, old;
 	void *q;
 
 	rcl_table_lock(s);
 	b = rcl_table_find(s, (uintptr_t)p);
-	if (RCL_UNLIKELY(b == NULL || b->state == RCL_INTERNAL)) {
+	if (RCL_UNLIKELY(b == NULL)) {
 		rcl_table_unlock(s);
 		unknown_free((uintptr_t)p, RCL_REALLOC_FREE, stack);
 		errno = ENOMEM;
 		return NULL;
 	}
-	copy = *b;
-	if (rcl_family_of(b->kind) == RCL_FAMILY_MALLOC &&
+	old = rcl_block_size(b);
+	if (!(b->flags & RCL_INTERNAL) &&
+	    rcl_family_of(b->kind) == RCL_FAMILY_MALLOC &&
 	    rcl_heap_canary_ok(b, &overflow_at) &&
 	    resize_in_place(b, size, kind, stack)) {
 		rcl_table_unlock(s);
@@ -420,7 +460,7 @@ static void *realloc_traced(void *p, size_t size, enum rcl_alloc_kind kind)
 	if (q == NULL)
 		return NULL; /* p stays live, errno from the allocator */
 	track(q, size, kind, stack);
-	memcpy(q, p, copy.size < size ? copy.size : size);
+	memcpy(q, p, old < size ? old : size);
 	release(p, RCL_REALLOC_FREE, stack, true);
 	return q;
 }
@@ -466,8 +506,8 @@ size_t rcl_heap_usable_size(void *p)
 	s = rcl_table_shard((uintptr_t)p);
 	rcl_table_lock(s);
 	b = rcl_table_find(s, (uintptr_t)p);
-	if (b && (b->state != RCL_INTERNAL || rcl_guard))
-		n = b->size;
+	if (b)
+		n = rcl_block_size(b);
 	rcl_table_unlock(s);
 	return n;
 }

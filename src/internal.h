@@ -168,33 +168,49 @@ struct rcl_stack {
 rcl_stack_id rcl_depot_put(const uintptr_t *ips, uint32_t depth);
 const struct rcl_stack *rcl_depot_get(rcl_stack_id id);
 bool rcl_depot_degenerate(void); /* for the tests */
+void rcl_depot_usage(uint64_t *stacks, uint64_t *bytes);
 void rcl_depot_lock_all(void);
 void rcl_depot_unlock_all(void);
 
 /* ---- table.c: live and quarantined blocks, sharded by address ---- */
 
-enum rcl_state {
-	RCL_LIVE,     /* handed to the program */
-	RCL_FREED,    /* in the quarantine, which keeps its record */
-	RCL_INTERNAL, /* allocated by rcleak's own code: never reported */
-};
-
 enum rcl_block_flag {
-	RCL_IGNORED = 1,  /* rcleak_ignore() or allocated while disabled */
-	RCL_DAMAGED = 2,  /* an overflow or write after free was reported */
-	RCL_NO_CANARY = 4 /* no canary was written after this block */
+	RCL_IGNORED = 1,   /* rcleak_ignore() or allocated while disabled */
+	RCL_DAMAGED = 2,   /* an overflow or write after free was reported */
+	RCL_NO_CANARY = 4, /* no canary was written after this block */
+	RCL_INTERNAL = 8,  /* allocated under rcleak's guard: never reported */
+	RCL_OWN_MEMORY = 16 /* RCL_INTERNAL, in rcleak's memory (meta.c) */
 };
 
-/* 32 bytes: the table keeps one per live or quarantined block. */
+/*
+ * 24 bytes: the table keeps one per live block. The size is split so the
+ * record packs; 48 bits exceed any x86-64 user address space.
+ */
 struct rcl_block {
-	uintptr_t addr; /* 0 in a record on the free list */
-	size_t size;    /* bytes the program asked for */
+	uintptr_t addr;   /* 0 in a record on the free list */
+	uint32_t size_lo; /* rcl_block_size(): what the program asked for */
 	rcl_stack_id alloc_stack;
-	rcl_stack_id free_stack;
 	uint32_t next; /* table.c: the next record in its chain or free list */
+	uint16_t size_hi;
 	uint8_t kind;  /* enum rcl_alloc_kind */
-	uint8_t state; /* enum rcl_state */
 	uint8_t flags; /* enum rcl_block_flag */
+};
+
+static inline size_t rcl_block_size(const struct rcl_block *b)
+{
+	return (size_t)b->size_lo | (size_t)b->size_hi << 32;
+}
+
+static inline void rcl_block_set_size(struct rcl_block *b, size_t size)
+{
+	b->size_lo = (uint32_t)size;
+	b->size_hi = (uint16_t)(size >> 32);
+}
+
+/* A freed block, as the quarantine keeps it. */
+struct rcl_freed {
+	struct rcl_block block;
+	rcl_stack_id free_stack;
 };
 
 /*
@@ -232,7 +248,7 @@ void *rcl_heap_realloc(void *p, size_t size, enum rcl_alloc_kind kind);
 void rcl_heap_free(void *p, enum rcl_free_kind how);
 size_t rcl_heap_usable_size(void *p);
 /* Releases an evicted quarantine block for good: check, untrack, free. */
-void rcl_heap_release(const struct rcl_block *rec);
+void rcl_heap_release(const struct rcl_freed *rec);
 bool rcl_heap_canary_ok(const struct rcl_block *b, size_t *offset);
 bool rcl_heap_poison_ok(const struct rcl_block *b, size_t *offset);
 enum rcl_family rcl_family_of(enum rcl_alloc_kind kind);
@@ -241,10 +257,10 @@ const char *rcl_free_name(enum rcl_free_kind kind);
 
 /* ---- quarantine.c ---- */
 
-void rcl_quarantine_push(const struct rcl_block *rec);
+void rcl_quarantine_push(const struct rcl_freed *rec);
 /* A quarantined block at addr, or containing it when containing is set. */
 bool rcl_quarantine_find(uintptr_t addr, bool containing,
-                         struct rcl_block *out);
+                         struct rcl_freed *out);
 /* Hands the calling thread's batch of freed blocks to the shared queue. */
 void rcl_quarantine_flush(void);
 size_t rcl_quarantine_bytes(void);
@@ -327,6 +343,10 @@ struct rcl_report {
 	struct rcl_error_group *groups;
 	size_t ngroups;
 	size_t threads_not_stopped; /* scanned while they ran */
+	struct rcl_memory {         /* rcleak's own, at the snapshot */
+		uint64_t tracked_blocks, table_bytes;
+		uint64_t depot_stacks, depot_bytes, quarantine_bytes;
+	} memory;
 	bool incomplete;            /* rcleak ran out of its own memory */
 	bool halted;
 };
@@ -433,6 +453,9 @@ struct rcl_scan {
 	struct rcl_snap *v; /* sorted by address */
 	size_t n;
 	uintptr_t lo, hi; /* no block outside [lo, hi) */
+	uintptr_t *keys;  /* the start addresses alone, or NULL */
+	uintptr_t *sample; /* every INDEX_STEP-th of keys */
+	size_t nsample;
 	uint32_t *stack;  /* room for 2 * n + 1 indexes */
 	size_t top;
 	size_t faults; /* ranges cut short by unreadable memory */

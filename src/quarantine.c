@@ -24,7 +24,7 @@ struct batch {
 	struct batch *next;
 	size_t bytes;       /* what its blocks hold, by held() */
 	_Atomic uint32_t n; /* records [0, n) are complete */
-	struct rcl_block rec[BATCH];
+	struct rcl_freed rec[BATCH];
 };
 
 /*
@@ -44,7 +44,7 @@ struct holder {
  */
 static size_t held(size_t size)
 {
-	return size + RCL_CANARY_SIZE + 16 + sizeof(struct rcl_block);
+	return size + RCL_CANARY_SIZE + 16 + sizeof(struct rcl_freed);
 }
 
 static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -153,7 +153,7 @@ static struct batch *new_batch(void)
 }
 
 /* Takes a copy of the freed block's record, state RCL_FREED. */
-void rcl_quarantine_push(const struct rcl_block *rec)
+void rcl_quarantine_push(const struct rcl_freed *rec)
 {
 	struct batch *b = mine ? atomic_load_explicit(&mine->cur,
 	                                              memory_order_relaxed)
@@ -166,7 +166,7 @@ void rcl_quarantine_push(const struct rcl_block *rec)
 	}
 	n = atomic_load_explicit(&b->n, memory_order_relaxed);
 	b->rec[n] = *rec;
-	b->bytes += held(rec->size);
+	b->bytes += held(rcl_block_size(&rec->block));
 	atomic_store_explicit(&b->n, n + 1, memory_order_release);
 	if (n + 1 == BATCH || b->bytes >= BATCH_BYTES)
 		publish(b);
@@ -189,7 +189,7 @@ void rcl_quarantine_flush(void)
  * Calls fn on every quarantined record, q_lock held, until it returns
  * false: the queue's batches, then those the threads are filling.
  */
-static void walk(bool (*fn)(struct rcl_block *rec, void *arg), void *arg)
+static void walk(bool (*fn)(struct rcl_freed *rec, void *arg), void *arg)
 {
 	for (struct batch *b = q_head; b; b = b->next) {
 		uint32_t n = atomic_load_explicit(&b->n, memory_order_acquire);
@@ -214,17 +214,19 @@ static void walk(bool (*fn)(struct rcl_block *rec, void *arg), void *arg)
 struct lookup {
 	uintptr_t addr;
 	bool containing; /* any byte of the block, not just its start */
-	struct rcl_block *out;
+	struct rcl_freed *out;
 	bool found;
 };
 
-static bool match(struct rcl_block *rec, void *arg)
+static bool match(struct rcl_freed *rec, void *arg)
 {
 	struct lookup *l = arg;
-	uintptr_t end = rec->addr + (rec->size ? rec->size : 1);
+	uintptr_t start = rec->block.addr;
+	size_t size = rcl_block_size(&rec->block);
+	uintptr_t end = start + (size ? size : 1);
 
-	if (l->containing ? l->addr > rec->addr && l->addr < end
-	                  : l->addr == rec->addr) {
+	if (l->containing ? l->addr > start && l->addr < end
+	                  : l->addr == start) {
 		*l->out = *rec;
 		l->found = true;
 	}
@@ -232,7 +234,7 @@ static bool match(struct rcl_block *rec, void *arg)
 }
 
 bool rcl_quarantine_find(uintptr_t addr, bool containing,
-                         struct rcl_block *out)
+                         struct rcl_freed *out)
 {
 	struct lookup l = {.addr = addr, .containing = containing, .out = out};
 
@@ -264,22 +266,23 @@ struct check {
 	int n;
 };
 
-static bool check_poison(struct rcl_block *rec, void *arg)
+static bool check_poison(struct rcl_freed *rec, void *arg)
 {
+	struct rcl_block *b = &rec->block;
 	struct check *c = arg;
 	size_t offset;
 
-	if ((rec->flags & RCL_DAMAGED) || rcl_heap_poison_ok(rec, &offset))
+	if ((b->flags & RCL_DAMAGED) || rcl_heap_poison_ok(b, &offset))
 		return true;
-	rec->flags |= RCL_DAMAGED;
+	b->flags |= RCL_DAMAGED;
 	c->found[c->n++] = (struct rcl_error){.kind = RCL_WRITE_AFTER_FREE,
-	                                      .alloc_kind = rec->kind,
+	                                      .alloc_kind = b->kind,
 	                                      .free_kind = RCL_FREE,
 	                                      .has_block = true,
-	                                      .address = rec->addr,
-	                                      .size = rec->size,
+	                                      .address = b->addr,
+	                                      .size = rcl_block_size(b),
 	                                      .offset = offset,
-	                                      .alloc_stack = rec->alloc_stack,
+	                                      .alloc_stack = b->alloc_stack,
 	                                      .free_stack = rec->free_stack};
 	return c->n < CHECK_GROUP;
 }

@@ -101,13 +101,13 @@ static void take(struct rcl_block *b, void *arg)
 	struct snapshot *s = arg;
 	struct rcl_snap *e;
 
-	if (b->state != RCL_LIVE)
+	if (b->flags & RCL_INTERNAL)
 		return;
 	if (s->n == s->cap && !grow(s, 0))
 		return;
 	e = &s->v[s->n++];
 	e->addr = b->addr;
-	e->size = b->size;
+	e->size = rcl_block_size(b);
 	e->stack = b->alloc_stack;
 	e->alloc_kind = b->kind;
 	e->root =
@@ -509,6 +509,8 @@ static bool write_report(const char *when, bool halted, uintptr_t self_sp,
 		rcl_quarantine_check_all();
 		rcl_table_lock_all();
 		grow(&s, rcl_table_size()); /* one array, not a doubling */
+		r.memory.tracked_blocks = rcl_table_size();
+		r.memory.table_bytes = rcl_table_bytes();
 		rcl_table_visit(take, &s, &r.allocations, &r.frees);
 		classify(&r, &s, &roots, self_sp, self_regs, 6);
 		rcl_table_unlock_all();
@@ -516,6 +518,8 @@ static bool write_report(const char *when, bool halted, uintptr_t self_sp,
 	} else {
 		rcl_table_totals(&r.allocations, &r.frees);
 	}
+	rcl_depot_usage(&r.memory.depot_stacks, &r.memory.depot_bytes);
+	r.memory.quarantine_bytes = rcl_quarantine_bytes();
 	raise_overflows(&s);
 	rcl_symbolize_begin(); /* suppressions match symbolized frames */
 	rcl_suppress_apply(s.v, s.n);

@@ -206,6 +206,26 @@ static void suppressions(struct rcl_out *o)
 	rcl_out_str(o, shown ? "\n  ]\n" : "]\n");
 }
 
+static void field(struct rcl_out *o, const char *name, uint64_t v, bool last)
+{
+	rcl_out_str(o, "\"");
+	rcl_out_str(o, name);
+	rcl_out_str(o, "\": ");
+	rcl_out_u64(o, v);
+	rcl_out_str(o, last ? "},\n" : ", ");
+}
+
+/* rcleak's own memory: what the live-block table costs per block. */
+static void memory(struct rcl_out *o, const struct rcl_memory *m)
+{
+	rcl_out_str(o, "  \"metadata\": {");
+	field(o, "tracked_blocks", m->tracked_blocks, false);
+	field(o, "table_bytes", m->table_bytes, false);
+	field(o, "depot_stacks", m->depot_stacks, false);
+	field(o, "depot_bytes", m->depot_bytes, false);
+	field(o, "quarantine_bytes", m->quarantine_bytes, true);
+}
+
 void rcl_json_write(struct rcl_out *o, const struct rcl_report *r)
 {
 	rcl_out_str(o, "{\n  \"rcleak\": 1,\n  \"version\": \"" RCLEAK_VERSION
@@ -224,6 +244,7 @@ void rcl_json_write(struct rcl_out *o, const struct rcl_report *r)
 	rcl_out_str(o, ",\n  \"complete\": ");
 	rcl_out_str(o, r->incomplete ? "false" : "true");
 	rcl_out_str(o, ",\n");
+	memory(o, &r->memory);
 	summary(o, r);
 	leaks(o, r);
 	errors(o, r);

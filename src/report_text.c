@@ -20,6 +20,42 @@ static void line(struct rcl_out *o, const struct rcl_report *r,
 	rcl_out_chr(o, '\n');
 }
 
+/* "1,234 KiB" */
+static void kib(struct rcl_out *o, uint64_t bytes)
+{
+	rcl_out_grouped(o, (bytes + 1023) / 1024);
+	rcl_out_str(o, " KiB");
+}
+
+/*
+ * "rcleak memory: 2,000,000 blocks tracked in 54,688 KiB (28.0 bytes
+ * each); stack depot: 12 stacks in 3 KiB; quarantine: 4,096 KiB"
+ */
+static void memory(struct rcl_out *o, const struct rcl_report *r)
+{
+	const struct rcl_memory *m = &r->memory;
+	uint64_t tenths = m->tracked_blocks
+	                      ? m->table_bytes * 10 / m->tracked_blocks
+	                      : 0;
+
+	prefix(o, r);
+	rcl_out_str(o, "rcleak memory: ");
+	rcl_out_grouped(o, m->tracked_blocks);
+	rcl_out_str(o, " blocks tracked in ");
+	kib(o, m->table_bytes);
+	rcl_out_str(o, " (");
+	rcl_out_u64(o, tenths / 10);
+	rcl_out_chr(o, '.');
+	rcl_out_u64(o, tenths % 10);
+	rcl_out_str(o, " bytes each); stack depot: ");
+	rcl_out_grouped(o, m->depot_stacks);
+	rcl_out_str(o, " stacks in ");
+	kib(o, m->depot_bytes);
+	rcl_out_str(o, "; quarantine: ");
+	kib(o, m->quarantine_bytes);
+	rcl_out_chr(o, '\n');
+}
+
 /* "#3 0x4011d6 in parse src/parse.c:42 (/usr/bin/app+0x11d6)" */
 static void frame(struct rcl_out *o, const struct rcl_report *r, uint32_t index,
                   const struct rcl_frame *f)
@@ -319,4 +355,6 @@ void rcl_text_write(struct rcl_out *o, const struct rcl_report *r)
 		line(o, r,
 		     "WARNING: rcleak ran out of its own memory; "
 		     "tracking was incomplete");
+	if (rcl_opt.stats)
+		memory(o, r);
 }

@@ -113,6 +113,32 @@ void rcl_scan_sort(struct rcl_snap *v, size_t n)
 			swap(&v[j], &v[j - 1]);
 }
 
+/*
+ * Every word scanned is looked up among the blocks: with millions of them
+ * a plain binary search over the snapshot misses the cache at nearly every
+ * step. A search first among every INDEX_STEP-th start address (small
+ * enough to stay cached), then among INDEX_STEP addresses packed in a few
+ * cache lines, touches about four lines instead of twenty.
+ */
+#define INDEX_STEP 64
+
+static void build_index(struct rcl_scan *s)
+{
+	s->nsample = (s->n + INDEX_STEP - 1) / INDEX_STEP;
+	s->keys = rcl_meta_alloc(s->n * sizeof(uintptr_t));
+	s->sample = rcl_meta_alloc(s->nsample * sizeof(uintptr_t));
+	if (s->keys == NULL || s->sample == NULL) { /* a slower search, then */
+		rcl_meta_free(s->keys, s->n * sizeof(uintptr_t));
+		rcl_meta_free(s->sample, s->nsample * sizeof(uintptr_t));
+		s->keys = s->sample = NULL;
+		return;
+	}
+	for (size_t i = 0; i < s->n; i++)
+		s->keys[i] = s->v[i].addr;
+	for (size_t k = 0; k < s->nsample; k++)
+		s->sample[k] = s->keys[k * INDEX_STEP];
+}
+
 void rcl_scan_init(struct rcl_scan *s, struct rcl_snap *v, size_t n,
                    uint32_t *stack)
 {
@@ -122,9 +148,25 @@ void rcl_scan_init(struct rcl_scan *s, struct rcl_snap *v, size_t n,
 		for (size_t i = 0; i < n; i++)
 			if (v[i].addr + v[i].size + 1 > s->hi)
 				s->hi = v[i].addr + v[i].size + 1;
+		build_index(s);
 	}
 	for (size_t i = 0; i < n; i++)
 		v[i].mark = UNREACHED;
+}
+
+/* The last i in [lo, hi) with a[i] <= addr, given a[lo] <= addr. */
+static size_t last_at_or_below(const uintptr_t *a, size_t lo, size_t hi,
+                               uintptr_t addr)
+{
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (a[mid] <= addr)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 /* The index of the block whose bytes hold addr, or -1. */
@@ -134,6 +176,14 @@ static ptrdiff_t find(const struct rcl_scan *s, uintptr_t addr)
 
 	if (addr < s->lo || addr >= s->hi)
 		return -1;
+	if (s->keys) {
+		size_t k = last_at_or_below(s->sample, 0, s->nsample, addr);
+
+		lo = k * INDEX_STEP;
+		hi = lo + INDEX_STEP < s->n ? lo + INDEX_STEP : s->n;
+		lo = last_at_or_below(s->keys, lo, hi, addr);
+		hi = lo + 1;
+	}
 	while (hi - lo > 1) { /* v[lo].addr <= addr < v[hi].addr */
 		size_t mid = lo + (hi - lo) / 2;
 
@@ -315,4 +365,7 @@ void rcl_scan_finish(struct rcl_scan *s)
 				b->leader = s->v[b->leader].leader;
 		b->kind = verdict[b->mark];
 	}
+	rcl_meta_free(s->keys, s->n * sizeof(uintptr_t));
+	rcl_meta_free(s->sample, s->nsample * sizeof(uintptr_t));
+	s->keys = s->sample = NULL;
 }

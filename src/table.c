@@ -7,9 +7,9 @@
  * It is built for this one job, as LeakSanitizer keeps its per-chunk
  * metadata, because a general hash table costs more than the block it
  * describes: uthash's handle alone is 56 bytes. A shard keeps its records
- * (32 bytes each) in one array and chains them by 4-byte index from a
+ * (24 bytes each) in one array and chains them by 4-byte index from a
  * bucket array of 4-byte heads at one to two records per bucket, so a live
- * block costs 34 to 36 bytes. Both arrays grow by doubling in mappings of
+ * block costs 26 to 28 bytes. Both arrays grow by doubling in mappings of
  * their own: the record array by mremap, which may move it, so a record
  * pointer is good only while its shard is locked.
  */
@@ -295,8 +295,10 @@ static bool contains(struct rcl_block *b, void *arg)
 {
 	struct containing *c = arg;
 
-	if (b->state != RCL_INTERNAL && c->addr > b->addr &&
-	    c->addr < b->addr + (b->size ? b->size : 1)) {
+	size_t size = rcl_block_size(b);
+
+	if (!(b->flags & RCL_INTERNAL) && c->addr > b->addr &&
+	    c->addr < b->addr + (size ? size : 1)) {
 		*c->out = *b;
 		c->found = true;
 	}

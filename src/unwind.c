@@ -39,7 +39,8 @@
 #include "internal.h"
 
 #define RULE_SLOTS  512 /* per thread, direct-mapped by address */
-#define MEMO_SLOTS  32  /* per thread, direct-mapped by starting rsp */
+#define MEMO_SETS   32  /* per thread, by starting rsp ... */
+#define MEMO_WAYS   2   /* ... two stacks each: a malloc and its free */
 #define MEMO_READS  48  /* stack words a memoized stack may depend on */
 #define MAX_FRAMES  (RCL_MAX_DEPTH + 16) /* rcleak's own frames too */
 #define DWARF_RBP   6
@@ -59,6 +60,7 @@ struct rule {
 
 struct memo {
 	uintptr_t pc, sp, bp; /* starting registers; bp if bp_used */
+	uintptr_t caller;     /* where rcleak's capture was called from */
 	bool bp_used;
 	uint8_t nreads;
 	rcl_stack_id id;
@@ -70,7 +72,8 @@ struct cache {
 	unsigned gen; /* of `generation` when filled */
 	uintptr_t lo, hi; /* the thread's stack */
 	struct rule rules[RULE_SLOTS];
-	struct memo memo[MEMO_SLOTS];
+	struct memo memo[MEMO_SETS][MEMO_WAYS];
+	uint8_t newest[MEMO_SETS]; /* the way filled last */
 };
 
 static _Atomic unsigned generation = 1; /* bumped by dlclose */
@@ -376,25 +379,31 @@ void rcl_unwind_forget_modules(void)
 struct walk {
 	struct cache *c;
 	uintptr_t pc, sp, bp;
-	bool bp_from_start; /* bp is still the starting register's value */
+	/*
+	 * Where bp came from: 0 for the starting register, else the stack
+	 * word it was restored from. Most code uses rbp as a plain register,
+	 * so its value changes from call to call; it is part of the memo only
+	 * when a rule reads it, or every memo check would fail.
+	 */
+	uintptr_t bp_from;
+	bool bp_noted;
 	bool bp_lost;
 	struct memo *m; /* records what was read, or NULL */
 };
 
-static bool note_read(struct walk *w, uintptr_t start_sp, uintptr_t addr,
+static void note_read(struct walk *w, uintptr_t start_sp, uintptr_t addr,
                       uintptr_t val)
 {
 	struct memo *m = w->m;
 
 	if (m == NULL)
-		return true;
+		return;
 	if (m->nreads == MEMO_READS) {
 		w->m = NULL; /* too many to check quickly: not memoized */
-		return true;
+		return;
 	}
 	m->off[m->nreads] = (uint32_t)(addr - start_sp);
 	m->val[m->nreads++] = val;
-	return true;
 }
 
 /*
@@ -416,8 +425,11 @@ static bool step(struct walk *w, uintptr_t start_sp, bool first, bool *done)
 	if (r->base == CFA_RBP) {
 		if (w->bp_lost)
 			return false;
-		if (w->bp_from_start && w->m)
+		if (w->bp_from == 0 && w->m)
 			w->m->bp_used = true;
+		else if (!w->bp_noted)
+			note_read(w, start_sp, w->bp_from, w->bp);
+		w->bp_noted = true;
 		cfa = w->bp + (uintptr_t)(intptr_t)r->cfa_off;
 	} else {
 		cfa = w->sp + (uintptr_t)(intptr_t)r->cfa_off;
@@ -435,8 +447,8 @@ static bool step(struct walk *w, uintptr_t start_sp, bool first, bool *done)
 		    at - start_sp > UINT32_MAX)
 			return false;
 		w->bp = *(const uintptr_t *)at;
-		note_read(w, start_sp, at, w->bp);
-		w->bp_from_start = false;
+		w->bp_from = at;
+		w->bp_noted = false;
 	} else if (r->rbp == RBP_LOST) {
 		w->bp_lost = true;
 	}
@@ -481,36 +493,48 @@ static bool memo_holds(const struct memo *m, uintptr_t sp)
  * depot id, or false when libunwind must do it.
  */
 static RCL_NOINLINE bool capture(uintptr_t pc, uintptr_t sp, uintptr_t bp,
-                                 rcl_stack_id *id)
+                                 uintptr_t caller, rcl_stack_id *id)
 {
 	struct cache *c = cache_here();
 	uintptr_t ips[RCL_MAX_DEPTH];
-	struct memo *m, fresh;
+	struct memo *set, fresh;
+	unsigned s;
 	struct walk w;
 	int n;
 
 	if (c == NULL || sp < c->lo || sp >= c->hi)
 		return false;
-	m = &c->memo[(sp >> 4) % MEMO_SLOTS];
-	if (m->pc == pc && m->sp == sp && (!m->bp_used || m->bp == bp) &&
-	    memo_holds(m, sp)) {
-		*id = m->id;
-		return true;
+	/*
+	 * A malloc and a free called from one function often start at the
+	 * same rsp, and differ only in the words the check reads: a set
+	 * holds both, so they do not evict each other.
+	 */
+	s = (unsigned)(sp >> 4) % MEMO_SETS;
+	set = c->memo[s];
+	for (int i = 0; i < MEMO_WAYS; i++) {
+		const struct memo *m = &set[i];
+
+		if (m->sp == sp && m->caller == caller && m->pc == pc &&
+		    (!m->bp_used || m->bp == bp) && memo_holds(m, sp)) {
+			*id = m->id;
+			return true;
+		}
 	}
 	fresh.pc = pc;
+	fresh.caller = caller;
 	fresh.sp = sp;
 	fresh.bp = bp;
 	fresh.bp_used = false;
 	fresh.nreads = 0;
-	w = (struct walk){.c = c, .pc = pc, .sp = sp, .bp = bp,
-	                  .bp_from_start = true, .m = &fresh};
+	w = (struct walk){.c = c, .pc = pc, .sp = sp, .bp = bp, .m = &fresh};
 	n = walk_stack(&w, ips, (int)rcl_opt.depth);
 	if (n < 0)
 		return false;
 	*id = rcl_depot_put(ips, (uint32_t)n);
-	if (w.m) { /* every read fitted: memoize */
+	if (w.m) { /* every read fitted: memoize over the older way */
 		fresh.id = *id;
-		*m = fresh;
+		c->newest[s] = (uint8_t)((c->newest[s] + 1) % MEMO_WAYS);
+		set[c->newest[s]] = fresh;
 	}
 	return true;
 }
@@ -524,7 +548,7 @@ bool rcl_unwind_capture(rcl_stack_id *id)
 	                 "mov %%rsp, %1\n\t"
 	                 "mov %%rbp, %2"
 	                 : "=&r"(pc), "=&r"(sp), "=&r"(bp));
-	return capture(pc, sp, bp, id);
+	return capture(pc, sp, bp, (uintptr_t)__builtin_return_address(0), id);
 }
 
 /* For the tests: unwinds from here with the rule cache, no memo. */
@@ -542,8 +566,7 @@ int rcl_unwind_ips(uintptr_t *ips, int max)
 	                 : "=&r"(pc), "=&r"(sp), "=&r"(bp));
 	if (sp < c->lo || sp >= c->hi)
 		return -1;
-	w = (struct walk){.c = c, .pc = pc, .sp = sp, .bp = bp,
-	                  .bp_from_start = true};
+	w = (struct walk){.c = c, .pc = pc, .sp = sp, .bp = bp};
 	return walk_stack(&w, ips, max);
 }
 

@@ -8,7 +8,7 @@
 #include "internal.h"
 #include "unit.h"
 
-#define MAX_BLOCKS 64
+#define MAX_BLOCKS 1000
 
 static uint64_t arena[4096];
 static struct rcl_snap v[MAX_BLOCKS];
@@ -231,6 +231,34 @@ static void root_range_is_scanned_word_by_word(void)
 	CHECK_EQ(v[1].kind, RCL_REACHABLE);
 }
 
+/*
+ * Enough blocks for find() to go through its sampled index (every 64th
+ * start): a chain of 1000, cut at 500, and a root pointing into the
+ * middle of block 777 and at the start of block 64 (a sample boundary).
+ */
+static void many_blocks_found_through_the_index(void)
+{
+	uintptr_t *b[MAX_BLOCKS], roots[3];
+
+	reset();
+	for (int i = 0; i < MAX_BLOCKS; i++)
+		b[i] = block(16, RCL_MALLOC);
+	for (int i = 0; i + 1 < MAX_BLOCKS; i++)
+		if (i != 499)
+			b[i][0] = (uintptr_t)b[i + 1];
+	roots[0] = (uintptr_t)b[0];
+	roots[1] = (uintptr_t)b[777] + 9;
+	roots[2] = (uintptr_t)b[64];
+	classify(roots, 3);
+	for (int i = 0; i < 500; i++)
+		CHECK_EQ(v[i].kind, RCL_REACHABLE);
+	CHECK_EQ(v[500].kind, RCL_DEFINITE);
+	for (int i = 501; i < 777; i++)
+		CHECK_EQ(v[i].kind, RCL_INDIRECT);
+	for (int i = 777; i < MAX_BLOCKS; i++)
+		CHECK_EQ(v[i].kind, RCL_POSSIBLE);
+}
+
 static void sort_orders_by_address(void)
 {
 	static struct rcl_snap many[5000];
@@ -260,4 +288,5 @@ TEST_MAIN("scan", TEST(leaked_list_is_head_definite_rest_indirect),
           TEST(length_prefixes_count_as_start),
           TEST(root_blocks_keep_what_they_point_to),
           TEST(root_range_is_scanned_word_by_word),
-          TEST(sort_orders_by_address))
+          TEST(sort_orders_by_address),
+          TEST(many_blocks_found_through_the_index))

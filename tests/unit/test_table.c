@@ -11,7 +11,7 @@ static void unit_setup(void)
 
 static void count_live(struct rcl_block *b, void *arg)
 {
-	if (b->state == RCL_LIVE && b->addr >= 0x10000000 &&
+	if (!(b->flags & RCL_INTERNAL) && b->addr >= 0x10000000 &&
 	    b->addr < 0x20000000)
 		++*(long *)arg;
 }
@@ -37,13 +37,12 @@ static void insert_find_remove(void)
 		rcl_table_lock(s);
 		b = rcl_table_insert(s, base + i * 32);
 		CHECK(b != NULL);
-		b->size = 16;
-		b->state = RCL_LIVE;
+		rcl_block_set_size(b, 16);
 		rcl_table_unlock(s);
 	}
 	visit_all(count_live, &live);
 	CHECK_EQ(live, 100000);
-	/* The target of issue 4: at most 40 bytes of table per live block. */
+	/* Issue 4's target is 40 bytes of table per live block at most. */
 	rcl_table_lock_all();
 	CHECK(rcl_table_bytes() <= 40 * rcl_table_size());
 	rcl_table_unlock_all();
@@ -79,8 +78,7 @@ static void remove_one(struct rcl_block *b, void *arg)
 {
 	(void)arg;
 	if (b->addr >= 0x10000000 && b->addr < 0x20000000)
-		b->state =
-		    RCL_INTERNAL; /* not real memory: keep it out of reports */
+		b->flags |= RCL_INTERNAL; /* not real memory: never reported */
 }
 
 static void forget_fake_blocks(void)
