@@ -64,6 +64,31 @@ demo: $(LIB) $(DEMO)
 	@scripts/rcleak-run --json $(BUILD)/demo/report.json -- $(DEMO); \
 	  echo "== exit status $$? (23: rcleak found problems); JSON in $(BUILD)/demo/report.json =="
 
+# ---- benchmark: tests/bench/bench.py prints the table (make bench
+# BENCH_ARGS="--reps 1 --only churn,tree"); plain -O2 -g for the workloads,
+# which omits frame pointers as distribution builds do ----
+.PHONY: bench bench-deps
+BENCH := $(BUILD)/bench
+$(BENCH)/workload: tests/bench/workload.c | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g $(STDFLAGS) -pthread -o $@ $<
+
+# Static, so a preloaded tool never loads into the launcher itself.
+$(BENCH)/spawn: tests/bench/spawn.c | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) -O2 $(STDFLAGS) -static -o $@ $<
+
+# Preloaded after liblsan: starts LeakSanitizer before main (lsan_init.c).
+$(BENCH)/lsan-init.so: tests/bench/lsan_init.c | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) -O2 $(STDFLAGS) -fPIC -shared -o $@ $<
+
+bench: $(LIB) bench-deps $(BENCH)/workload $(BENCH)/spawn $(BENCH)/lsan-init.so
+	@python3 tests/bench/bench.py $(BENCH_ARGS)
+
+bench-deps: $(DEPS_OK)
+	@scripts/install-deps --bench
+
 FORMAT_FILES = $(wildcard src/*.c src/*.h include/*.h tests/unit/*.c tests/unit/*.h tests/demo/*.c)
 format:
 	clang-format -i $(FORMAT_FILES)

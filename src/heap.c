@@ -24,12 +24,17 @@ static void write_canary(uintptr_t addr, size_t size)
 
 bool rcl_heap_canary_ok(const struct rcl_block *b, size_t *offset)
 {
-	uint64_t want = canary_value(b->addr);
-	const unsigned char *got =
-	    (const unsigned char *)(b->addr + rcl_block_size(b));
-
 	if (b->flags & RCL_NO_CANARY)
 		return true;
+	return rcl_heap_canary_at(b->addr, rcl_block_size(b), offset);
+}
+
+/* The canary after the size bytes at addr; false and *offset if damaged. */
+bool rcl_heap_canary_at(uintptr_t addr, size_t size, size_t *offset)
+{
+	uint64_t want = canary_value(addr);
+	const unsigned char *got = (const unsigned char *)(addr + size);
+
 	if (memcmp(got, &want, RCL_CANARY_SIZE) == 0)
 		return true;
 	for (size_t i = 0; i < RCL_CANARY_SIZE; i++) {
@@ -41,9 +46,18 @@ bool rcl_heap_canary_ok(const struct rcl_block *b, size_t *offset)
 	return false;
 }
 
+/*
+ * Poisoning is bounded per block: the memset at free and the check at
+ * eviction read and write what the quarantine holds, and past what the
+ * cache keeps that costs more than the allocation itself. Writes after
+ * free land mostly near the start of a block (a reference count, a list
+ * link, a vtable pointer).
+ */
 static size_t poison_len(size_t size)
 {
-	return size < RCL_POISON_MAX ? size : RCL_POISON_MAX;
+	size_t max = (size_t)rcl_opt.poison_bytes;
+
+	return size < max ? size : max;
 }
 
 bool rcl_heap_poison_ok(const struct rcl_block *b, size_t *offset)
@@ -220,6 +234,7 @@ static void *alloc(size_t size, size_t align, bool zero,
 		return internal_alloc(size, align, zero);
 	p = real_alloc(size, align, zero);
 	if (p) {
+		rcl_table_prefetch((uintptr_t)p);
 		saved_errno = errno;
 		track(p, size, kind, rcl_stack_capture());
 		errno = saved_errno;
@@ -365,6 +380,7 @@ void rcl_heap_free(void *p, enum rcl_free_kind how)
 		return;
 	saved_errno = errno;
 	if (rcl_enter()) {
+		rcl_table_prefetch((uintptr_t)p);
 		release(p, how, rcl_stack_capture(), true);
 		rcl_leave();
 	} else {

@@ -219,6 +219,7 @@ struct rcl_freed {
  */
 struct rcl_shard;
 struct rcl_shard *rcl_table_shard(uintptr_t addr);
+void rcl_table_prefetch(uintptr_t addr); /* before a lookup, unlocked */
 void rcl_table_lock(struct rcl_shard *s);
 void rcl_table_unlock(struct rcl_shard *s);
 struct rcl_block *rcl_table_find(struct rcl_shard *s, uintptr_t addr);
@@ -240,7 +241,6 @@ size_t rcl_table_bytes(void); /* resident bytes; all shards locked */
 
 #define RCL_CANARY_SIZE 8
 #define RCL_POISON_BYTE 0xfd
-#define RCL_POISON_MAX  (64 * 1024) /* bytes poisoned per freed block */
 
 void *rcl_heap_alloc(size_t size, size_t align, enum rcl_alloc_kind kind);
 void *rcl_heap_calloc(size_t n, size_t size);
@@ -250,6 +250,7 @@ size_t rcl_heap_usable_size(void *p);
 /* Releases an evicted quarantine block for good: check, untrack, free. */
 void rcl_heap_release(const struct rcl_freed *rec);
 bool rcl_heap_canary_ok(const struct rcl_block *b, size_t *offset);
+bool rcl_heap_canary_at(uintptr_t addr, size_t size, size_t *offset);
 bool rcl_heap_poison_ok(const struct rcl_block *b, size_t *offset);
 enum rcl_family rcl_family_of(enum rcl_alloc_kind kind);
 const char *rcl_alloc_name(enum rcl_alloc_kind kind);
@@ -444,10 +445,19 @@ struct rcl_snap {
 	uint8_t kind;       /* enum rcl_leak_kind: the verdict */
 	uint8_t mark;       /* scan.c's working state */
 	bool root;          /* reachable by rule: ignored, loader, stdio */
-	bool overflow;      /* its canary was found damaged */
+	uint8_t canary;     /* enum rcl_snap_canary */
+	uint8_t canary_at;  /* RCL_CANARY_BAD: its first damaged byte */
 	uint32_t leader;    /* lost: the definitely lost block reaching it */
-	size_t overflow_at;
 };
+
+/*
+ * A block's canary is checked when the scan reads the block anyway (it
+ * lies just past the last byte): at the snapshot it was a cache miss of
+ * its own for every block.
+ */
+enum rcl_snap_canary { RCL_CANARY_NONE, RCL_CANARY_CHECK, RCL_CANARY_BAD };
+/* The canary check of the snapshot's block b, once. */
+void rcl_scan_check_canary(struct rcl_snap *b);
 
 struct rcl_scan {
 	struct rcl_snap *v; /* sorted by address */

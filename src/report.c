@@ -19,6 +19,12 @@ struct snapshot {
 	uintptr_t loader_lo, loader_hi; /* the dynamic loader's code */
 	uintptr_t *stdio;               /* libc's stream blocks, sorted */
 	size_t nstdio, stdio_cap;
+	/* Blocks whose canary take() found damaged, raised after unlocking. */
+	struct rcl_error *damaged;
+	size_t ndamaged, damaged_cap;
+	/* loader_block() by stack id: most blocks share a few stacks. */
+	rcl_stack_id seen[256];
+	bool seen_loader[256];
 };
 
 static pthread_mutex_t report_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -57,12 +63,19 @@ static bool grow(struct snapshot *s, size_t want)
  * process and are never lost, as with LeakSanitizer: the loader made the
  * call when frame 0 is in its code.
  */
-static bool loader_block(const struct snapshot *s, const struct rcl_block *b)
+static bool loader_block(struct snapshot *s, const struct rcl_block *b)
 {
-	const struct rcl_stack *st = rcl_depot_get(b->alloc_stack);
+	rcl_stack_id id = b->alloc_stack;
+	size_t slot = id % 256;
+	const struct rcl_stack *st;
 
-	return st->depth > 0 && st->ips[0] >= s->loader_lo &&
-	       st->ips[0] < s->loader_hi;
+	if (s->seen[slot] == id && id != 0)
+		return s->seen_loader[slot];
+	st = rcl_depot_get(id);
+	s->seen[slot] = id;
+	s->seen_loader[slot] = st->depth > 0 && st->ips[0] >= s->loader_lo &&
+	                       st->ips[0] < s->loader_hi;
+	return s->seen_loader[slot];
 }
 
 static int by_address(const void *a, const void *b)
@@ -95,6 +108,31 @@ static void take_stdio(struct snapshot *s)
 	qsort(s->stdio, s->nstdio, sizeof(*s->stdio), by_address);
 }
 
+static void note_damaged(struct snapshot *s, const struct rcl_block *b,
+                         size_t offset)
+{
+	if (s->ndamaged == s->damaged_cap) {
+		size_t cap = s->damaged_cap ? 2 * s->damaged_cap : 16;
+		struct rcl_error *d = rcl_meta_alloc(cap * sizeof(*d));
+
+		if (d == NULL)
+			return;
+		if (s->ndamaged)
+			memcpy(d, s->damaged, s->ndamaged * sizeof(*d));
+		rcl_meta_free(s->damaged, s->damaged_cap * sizeof(*d));
+		s->damaged = d;
+		s->damaged_cap = cap;
+	}
+	s->damaged[s->ndamaged++] =
+	    (struct rcl_error){.kind = RCL_HEAP_OVERFLOW,
+	                       .alloc_kind = b->kind,
+	                       .has_block = true,
+	                       .address = b->addr,
+	                       .size = rcl_block_size(b),
+	                       .offset = offset,
+	                       .alloc_stack = b->alloc_stack};
+}
+
 /* Runs with the block's shard locked: copy, and check the canary now. */
 static void take(struct rcl_block *b, void *arg)
 {
@@ -113,11 +151,31 @@ static void take(struct rcl_block *b, void *arg)
 	e->root =
 	    (b->flags & RCL_IGNORED) || loader_block(s, b) || stdio_block(s, b);
 	e->kind = RCL_DEFINITE;
-	e->overflow = false;
-	if (!(b->flags & RCL_DAMAGED) &&
-	    !rcl_heap_canary_ok(b, &e->overflow_at)) {
+	e->canary = (b->flags & (RCL_DAMAGED | RCL_NO_CANARY))
+	                ? RCL_CANARY_NONE
+	                : RCL_CANARY_CHECK;
+}
+
+/*
+ * Blocks whose canary the scan found damaged (and any it did not read):
+ * marked in the table, still locked, so each is reported once.
+ */
+static void find_damaged(struct snapshot *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		struct rcl_snap *e = &s->v[i];
+		struct rcl_shard *shard;
+		struct rcl_block *b;
+
+		rcl_scan_check_canary(e);
+		if (e->canary != RCL_CANARY_BAD)
+			continue;
+		shard = rcl_table_shard(e->addr);
+		b = rcl_table_find(shard, e->addr);
+		if (b == NULL)
+			continue;
 		b->flags |= RCL_DAMAGED;
-		e->overflow = true;
+		note_damaged(s, b, e->canary_at);
 	}
 }
 
@@ -155,15 +213,6 @@ static void classify(struct rcl_report *r, struct snapshot *s,
 	rcl_meta_free(stack, cap * sizeof(*stack));
 }
 
-static int by_kind_stack(const void *a, const void *b)
-{
-	const struct rcl_snap *x = a, *y = b;
-
-	if (x->kind != y->kind)
-		return x->kind - y->kind;
-	return x->stack < y->stack ? -1 : x->stack > y->stack;
-}
-
 static int by_bytes(const void *a, const void *b)
 {
 	const struct rcl_loss *x = a, *y = b;
@@ -177,35 +226,53 @@ static int by_bytes(const void *a, const void *b)
 	return x->stack < y->stack ? -1 : x->stack > y->stack;
 }
 
+/*
+ * One loss record per (kind, stack), gathered in a hash table of record
+ * indexes: sorting millions of blocks to group them took most of a big
+ * report's time, and the records are few next to the blocks.
+ */
 static void group(struct rcl_report *r, struct snapshot *s)
 {
-	size_t i = 0;
+	size_t slots = 64, mask;
+	uint32_t *index; /* 0: empty, else a record's index + 1 */
 
-	qsort(s->v, s->n, sizeof(*s->v), by_kind_stack);
+	while (slots < 2 * s->n)
+		slots *= 2;
+	mask = slots - 1;
 	r->losses = rcl_meta_alloc((s->n ? s->n : 1) * sizeof(*r->losses));
+	index = rcl_meta_alloc(slots * sizeof(*index));
 	r->nlosses = 0;
-	if (r->losses == NULL)
+	if (r->losses == NULL || index == NULL) {
+		rcl_meta_free(index, slots * sizeof(*index));
 		return;
-	while (i < s->n) {
-		struct rcl_loss *l = &r->losses[r->nlosses++];
-		const struct rcl_snap *first = &s->v[i];
-
-		*l = (struct rcl_loss){.kind = first->kind,
-		                       .alloc_kind = first->alloc_kind,
-		                       .same_size = true,
-		                       .stack = first->stack,
-		                       .first_size = first->size};
-		for (; i < s->n && s->v[i].kind == first->kind &&
-		       s->v[i].stack == first->stack;
-		     i++) {
-			l->bytes += s->v[i].size;
-			l->blocks++;
-			if (s->v[i].size != first->size)
-				l->same_size = false;
-		}
-		r->total[l->kind].bytes += l->bytes;
-		r->total[l->kind].blocks += l->blocks;
 	}
+	for (size_t i = 0; i < s->n; i++) {
+		const struct rcl_snap *b = &s->v[i];
+		size_t h = ((uint64_t)b->stack * 0x9e3779b97f4a7c15ull >> 20 ^
+		            b->kind) & mask;
+		struct rcl_loss *l;
+
+		while (index[h] && (r->losses[index[h] - 1].kind != b->kind ||
+		                    r->losses[index[h] - 1].stack != b->stack))
+			h = (h + 1) & mask;
+		if (index[h] == 0) {
+			l = &r->losses[r->nlosses++];
+			index[h] = (uint32_t)r->nlosses;
+			*l = (struct rcl_loss){.kind = b->kind,
+			                       .alloc_kind = b->alloc_kind,
+			                       .same_size = true,
+			                       .stack = b->stack,
+			                       .first_size = b->size};
+		}
+		l = &r->losses[index[h] - 1];
+		l->bytes += b->size;
+		l->blocks++;
+		if (b->size != l->first_size)
+			l->same_size = false;
+		r->total[b->kind].bytes += b->size;
+		r->total[b->kind].blocks++;
+	}
+	rcl_meta_free(index, slots * sizeof(*index));
 	qsort(r->losses, r->nlosses, sizeof(*r->losses), by_bytes);
 }
 
@@ -278,20 +345,8 @@ out:
 
 static void raise_overflows(const struct snapshot *s)
 {
-	for (size_t i = 0; i < s->n; i++) {
-		const struct rcl_snap *e = &s->v[i];
-
-		if (!e->overflow)
-			continue;
-		struct rcl_error err = {.kind = RCL_HEAP_OVERFLOW,
-		                        .alloc_kind = e->alloc_kind,
-		                        .has_block = true,
-		                        .address = e->addr,
-		                        .size = e->size,
-		                        .offset = e->overflow_at,
-		                        .alloc_stack = e->stack};
-		rcl_error_raise(&err);
-	}
+	for (size_t i = 0; i < s->ndamaged; i++)
+		rcl_error_raise(&s->damaged[i]);
 }
 
 static const char *exe_path(void)
@@ -513,6 +568,7 @@ static bool write_report(const char *when, bool halted, uintptr_t self_sp,
 		r.memory.table_bytes = rcl_table_bytes();
 		rcl_table_visit(take, &s, &r.allocations, &r.frees);
 		classify(&r, &s, &roots, self_sp, self_regs, 6);
+		find_damaged(&s);
 		rcl_table_unlock_all();
 		rcl_roots_release(&roots);
 	} else {
@@ -539,6 +595,7 @@ static bool write_report(const char *when, bool halted, uintptr_t self_sp,
 	rcl_meta_free(r.groups, r.nerrors * sizeof(*r.groups));
 	rcl_meta_free(s.v, s.cap * sizeof(*s.v));
 	rcl_meta_free(s.stdio, s.stdio_cap * sizeof(*s.stdio));
+	rcl_meta_free(s.damaged, s.damaged_cap * sizeof(*s.damaged));
 	pthread_mutex_unlock(&report_lock);
 	rcl_guard = saved_guard;
 	reporting = 0;

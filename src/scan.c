@@ -222,10 +222,10 @@ static void push(struct rcl_scan *s, size_t i)
 	s->stack[s->top++] = (uint32_t)i;
 }
 
-/* A word seen in a root (definite) or in a block in state from. */
-static void reach(struct rcl_scan *s, uintptr_t word, bool definite)
+/* A word seen in a root (definite) or in a block found by index i. */
+static void reach_index(struct rcl_scan *s, uintptr_t word, ptrdiff_t i,
+                        bool definite)
 {
-	ptrdiff_t i = find(s, word);
 	struct rcl_snap *b;
 
 	if (i < 0)
@@ -242,16 +242,92 @@ static void reach(struct rcl_scan *s, uintptr_t word, bool definite)
 	}
 }
 
+static void reach(struct rcl_scan *s, uintptr_t word, bool definite)
+{
+	reach_index(s, word, find(s, word), definite);
+}
+
+/*
+ * find() for several words at once, each search a step at a time in
+ * turn, every step's line prefetched for all of them first: their cache
+ * misses overlap instead of coming one after another.
+ */
+#define BATCH 16
+
+static void find_batch(const struct rcl_scan *s, const uintptr_t *words,
+                       ptrdiff_t *found, int n)
+{
+	size_t lo[BATCH], hi[BATCH];
+	bool more = true;
+
+	for (int i = 0; i < n; i++) {
+		size_t k = last_at_or_below(s->sample, 0, s->nsample, words[i]);
+
+		lo[i] = k * INDEX_STEP;
+		hi[i] = lo[i] + INDEX_STEP < s->n ? lo[i] + INDEX_STEP : s->n;
+	}
+	while (more) {
+		more = false;
+		for (int i = 0; i < n; i++)
+			if (hi[i] - lo[i] > 1)
+				__builtin_prefetch(&s->keys[lo[i] + (hi[i] - lo[i]) / 2]);
+		for (int i = 0; i < n; i++) {
+			if (hi[i] - lo[i] <= 1)
+				continue;
+			size_t mid = lo[i] + (hi[i] - lo[i]) / 2;
+
+			if (s->keys[mid] <= words[i])
+				lo[i] = mid;
+			else
+				hi[i] = mid;
+			more |= hi[i] - lo[i] > 1;
+		}
+	}
+	for (int i = 0; i < n; i++)
+		__builtin_prefetch(&s->v[lo[i]]);
+	for (int i = 0; i < n; i++) {
+		const struct rcl_snap *b = &s->v[lo[i]];
+
+		found[i] = words[i] < b->addr + (b->size ? b->size : 1)
+		               ? (ptrdiff_t)lo[i]
+		               : -1;
+	}
+}
+
+static void reach_batch(struct rcl_scan *s, const uintptr_t *words, int n,
+                        bool definite)
+{
+	ptrdiff_t found[BATCH];
+
+	if (s->keys == NULL) {
+		for (int i = 0; i < n; i++)
+			reach(s, words[i], definite);
+		return;
+	}
+	find_batch(s, words, found, n);
+	for (int i = 0; i < n; i++)
+		reach_index(s, words[i], found[i], definite);
+}
+
 static void scan_words(struct rcl_scan *s, uintptr_t lo, uintptr_t hi,
                        bool definite)
 {
+	uintptr_t words[BATCH];
+	int n = 0;
+
 	lo = (lo + sizeof(uintptr_t) - 1) & ~(uintptr_t)(sizeof(uintptr_t) - 1);
 	for (; lo + sizeof(uintptr_t) <= hi; lo += sizeof(uintptr_t)) {
 		uintptr_t word = *(const uintptr_t *)lo;
 
-		if (word >= s->lo && word < s->hi)
-			reach(s, word, definite);
+		if (word < s->lo || word >= s->hi)
+			continue;
+		words[n++] = word;
+		if (n == BATCH) {
+			reach_batch(s, words, n, definite);
+			n = 0;
+		}
 	}
+	reach_batch(s, words, n, definite);
 }
 
 static void scan_guarded(struct rcl_scan *s, uintptr_t lo, uintptr_t hi,
@@ -268,13 +344,32 @@ static void scan_guarded(struct rcl_scan *s, uintptr_t lo, uintptr_t hi,
 	fault_env = NULL;
 }
 
+void rcl_scan_check_canary(struct rcl_snap *b)
+{
+	size_t at = 0;
+
+	if (b->canary != RCL_CANARY_CHECK)
+		return;
+	if (rcl_heap_canary_at(b->addr, b->size, &at)) {
+		b->canary = RCL_CANARY_NONE;
+	} else {
+		b->canary = RCL_CANARY_BAD;
+		b->canary_at = (uint8_t)at;
+	}
+}
+
 /* Follows everything reached so far, until nothing new is. */
 static void drain(struct rcl_scan *s)
 {
 	while (s->top) {
 		struct rcl_snap *b = &s->v[s->stack[--s->top]];
 
+		/* The next block's bytes are on their way while this one's are read. */
+		if (s->top)
+			__builtin_prefetch(
+			    (const void *)s->v[s->stack[s->top - 1]].addr);
 		scan_guarded(s, b->addr, b->addr + b->size, b->mark == REACHED);
+		rcl_scan_check_canary(b);
 	}
 }
 
@@ -323,12 +418,13 @@ static void clique(struct rcl_scan *s, size_t leader)
 {
 	push(s, leader);
 	while (s->top) {
-		const struct rcl_snap *b = &s->v[s->stack[--s->top]];
+		struct rcl_snap *b = &s->v[s->stack[--s->top]];
 		sigjmp_buf env;
 
 		if (sigsetjmp(env, 0) == 0) {
 			fault_env = &env;
 			clique_words(s, b, leader);
+			rcl_scan_check_canary(b);
 		} else {
 			s->faults++;
 		}

@@ -939,7 +939,16 @@ def _(ctx):
 
 @case("write_after_free_large_block", "write_after_free")
 def _(ctx):
-    check_waf(ctx, "large", 65535, 1 << 20)
+    check_waf(ctx, "large", 65535, 1 << 20, {"poison_bytes": 65536})
+
+
+@case("write_after_free_poison_bytes", "write_after_free")
+def _(ctx):
+    """Only the first poison_bytes of a freed block are poisoned."""
+    res = ctx.run(args=["far"], opts={"exitcode": 0})
+    res.expect_rc(0)
+    res.exit_report().expect_no_errors()
+    check_waf(ctx, "far", 300, 1000, {"poison_bytes": 1000})
 
 
 @case("heap_overflow_at_free", "heap_overflow")

@@ -174,8 +174,8 @@ static void poison_is_bounded(void)
 	memset(p, 0, 512 * 1024);
 	rcl_heap_free(p, RCL_FREE);
 	CHECK_EQ(p[0], RCL_POISON_BYTE);
-	CHECK_EQ(p[RCL_POISON_MAX - 1], RCL_POISON_BYTE);
-	CHECK_EQ(p[RCL_POISON_MAX], 0);
+	CHECK_EQ(p[rcl_opt.poison_bytes - 1], RCL_POISON_BYTE);
+	CHECK_EQ(p[rcl_opt.poison_bytes], 0);
 	flush_quarantine();
 }
 

@@ -15,7 +15,9 @@ static void defaults(void)
 
 	rcl_options_defaults(&o);
 	CHECK_EQ(o.depth, 20);
-	CHECK_EQ(o.quarantine_mb, 64);
+	CHECK_EQ(o.quarantine_mb, 4);
+	CHECK_EQ(o.poison_bytes, 256);
+	CHECK_EQ(o.unwind_cache, 1);
 	CHECK_EQ(o.exitcode, 23);
 	CHECK_EQ(o.halt_on_error, 0);
 	CHECK_STR(o.log_path, "");

@@ -6,8 +6,10 @@
  *   evict  malloc(64); byte 5 written; run with quarantine_mb=1, then 8 MiB
  *          of other blocks go through the quarantine so the damaged one is
  *          evicted: 1 error, offset 5, size 64 (found at eviction).
- *   large  malloc(1 MiB); byte 65535 (the last poisoned byte) written:
- *          1 error, offset 65535, size 1048576.
+ *   large  malloc(1 MiB); byte 65535 written, run with poison_bytes=65536
+ *          (the last poisoned byte): 1 error, offset 65535, size 1048576.
+ *   far    malloc(1000); byte 300 written: past the default 256 poisoned
+ *          bytes, so no error; with poison_bytes=1000, offset 300.
  *
  * Expect: exactly 1 error, write_after_free, with the offset and size above,
  * alloc_stack[0] alloc_buf, free_stack[0] release_buf; no leaks; exit 0
@@ -56,12 +58,16 @@ int main(int argc, char **argv)
 		release_buf((unsigned char *)p);
 		p[5] = 9;
 		churn();
+	} else if (strcmp(v, "far") == 0) {
+		p = alloc_buf(1000);
+		release_buf((unsigned char *)p);
+		p[300] = 3;
 	} else if (strcmp(v, "large") == 0) {
 		p = alloc_buf(1 << 20);
 		release_buf((unsigned char *)p);
 		p[65535] = 7;
 	} else {
-		say("usage: write_after_free exit|evict|large\n");
+		say("usage: write_after_free exit|evict|large|far\n");
 		return 2;
 	}
 	p = NULL;
