@@ -22,7 +22,7 @@
 
 #define SHARDS        64
 #define SHARD_BITS    6
-#define FIRST_RECORDS 1024 /* records mapped at first, per shard */
+#define FIRST_RECORDS 1024 /* records mapped at first, per shard (24 KiB) */
 #define FIRST_BUCKETS 512
 #define MAX_RECORDS   ((uint32_t)1 << 31) /* indexes stay below 2^32 */
 
@@ -99,24 +99,12 @@ struct rcl_block *rcl_table_find(struct rcl_shard *s, uintptr_t addr)
 	return NULL;
 }
 
-static void *map_zeroed(size_t bytes)
-{
-	void *p = rcl_sys_mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-	                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (p == MAP_FAILED) {
-		rcl_meta_note_failure();
-		return NULL;
-	}
-	return p;
-}
-
 /* Doubles the bucket array and relinks every record into it. */
 static bool grow_buckets(struct rcl_shard *s)
 {
 	uint32_t n = s->heads ? (s->mask + 1) * 2 : FIRST_BUCKETS;
 	uint32_t *old = s->heads, old_n = s->heads ? s->mask + 1 : 0;
-	uint32_t *heads = map_zeroed((size_t)n * sizeof(*heads));
+	uint32_t *heads = rcl_meta_alloc((size_t)n * sizeof(*heads));
 
 	if (heads == NULL)
 		return false;
@@ -133,8 +121,7 @@ static bool grow_buckets(struct rcl_shard *s)
 		b->next = *head;
 		*head = i;
 	}
-	if (old)
-		rcl_sys_munmap(old, (size_t)old_n * sizeof(*old));
+	rcl_meta_free(old, (size_t)old_n * sizeof(*old));
 	return true;
 }
 
@@ -151,7 +138,7 @@ static bool grow_records(struct rcl_shard *s)
 		return false;
 	}
 	if (s->recs == NULL) {
-		p = map_zeroed(bytes);
+		p = rcl_meta_alloc(bytes); /* pages of its own: mremap grows it */
 	} else {
 		p = (void *)syscall(SYS_mremap, s->recs, old_bytes, bytes,
 		                    MREMAP_MAYMOVE);

@@ -93,7 +93,6 @@ struct shared_rule {
 struct module {
 	struct module *next;
 	uintptr_t bias, lo, hi;
-	int fd;
 	Elf *elf;
 	Dwarf_CFI *cfi; /* NULL: the file has no usable CFI */
 };
@@ -154,8 +153,6 @@ static void drop_modules(void)
 			dwarf_cfi_end(m->cfi);
 		if (m->elf)
 			elf_end(m->elf);
-		if (m->fd >= 0)
-			close(m->fd);
 		rcl_meta_free(m, sizeof(*m));
 	}
 }
@@ -164,6 +161,7 @@ static void drop_modules(void)
 static struct module *module_at(const struct where *w, unsigned gen)
 {
 	struct module *m;
+	int fd;
 
 	if (modules_gen != gen) {
 		drop_modules();
@@ -178,10 +176,18 @@ static struct module *module_at(const struct where *w, unsigned gen)
 	m->bias = w->bias;
 	m->lo = w->lo;
 	m->hi = w->hi;
-	m->fd = open(w->path, O_RDONLY | O_CLOEXEC);
+	/*
+	 * The file is mapped whole and its descriptor closed at once: the
+	 * program may close or reuse any descriptor number it does not know.
+	 */
+	fd = open(w->path, O_RDONLY | O_CLOEXEC);
 	elf_version(EV_CURRENT);
-	if (m->fd >= 0)
-		m->elf = elf_begin(m->fd, ELF_C_READ_MMAP, NULL);
+	if (fd >= 0) {
+		m->elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+		if (m->elf)
+			elf_cntl(m->elf, ELF_C_FDDONE);
+		close(fd);
+	}
 	if (m->elf)
 		m->cfi = dwarf_getcfi_elf(m->elf);
 	m->next = modules;

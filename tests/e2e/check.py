@@ -1739,6 +1739,20 @@ def _(ctx):
     expect_record(res.exit_report(), "leak_it", 19, 1, "malloc")
 
 
+@case("unwinder_keeps_no_descriptor", "fds_dlclose", "libdso_leak")
+def _(ctx):
+    data = ctx.tmp / "data.txt"
+    res = ctx.run(args=[str(data), str(ctx.exes[1])], opts={"exitcode": 0})
+    got = data.read_text(errors="replace") if data.exists() else None
+    if got != "daemon data\n":
+        raise Fail(f"data file holds {got!r:.300}, want 'daemon data\\n'; "
+                   f"{res.tail()}")
+    res.expect_rc(0)
+    rep = res.exit_report()
+    rep.expect_lost((52, 2))
+    expect_record(rep, "after_dlclose", 7, 1, "malloc")
+
+
 @case("system_and_popen", "system_popen")
 def _(ctx):
     res = ctx.run(opts={"exitcode": 0})
