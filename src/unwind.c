@@ -39,7 +39,7 @@
 #include "internal.h"
 
 #define RULE_SLOTS  512 /* per thread, direct-mapped by address */
-#define MEMO_SETS   32  /* per thread, by starting rsp ... */
+#define MEMO_SETS   256 /* per thread, by starting rsp ... */
 #define MEMO_WAYS   2   /* ... two stacks each: a malloc and its free */
 #define MEMO_READS  48  /* stack words a memoized stack may depend on */
 #define MAX_FRAMES  (RCL_MAX_DEPTH + 16) /* rcleak's own frames too */
@@ -68,6 +68,11 @@ struct memo {
 	uintptr_t val[MEMO_READS]; /* ... held this */
 };
 
+/*
+ * Per thread, from meta.c: about 320 KiB of address space, of which only
+ * the entries a thread uses become resident. 256 sets rather than 32 made
+ * python3 (deep and varied interpreter stacks) 17% faster.
+ */
 struct cache {
 	unsigned gen; /* of `generation` when filled */
 	uintptr_t lo, hi; /* the thread's stack */

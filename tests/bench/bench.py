@@ -60,7 +60,7 @@ HEAPTRACK_AS_LIMIT = 8 << 30
 # One line each under the table: what the column ran.
 TOOL_DESC = {
     "rcleak": "build/librcleak.so preloaded, default options "
-              "(64 MiB quarantine)",
+              "(4 MiB quarantine, 256 bytes poisoned per freed block)",
     "rcleak-q0": "rcleak with quarantine_mb=0",
     "lsan-fp": "LeakSanitizer (gcc's liblsan.so.0) preloaded, default "
                "fast_unwind_on_malloc=1: frame-pointer stacks, which -O2 "
