@@ -8,10 +8,14 @@
  * the table stays as small as the program's live set: tens of megabytes of
  * quarantine in a hash table made every lookup a cache miss. The records
  * sit in batches of BATCH, written and read in order. Each thread fills a
- * batch of its own and hands the whole batch to the shared FIFO at once,
- * so the shared lock is taken once per BATCH frees; eviction takes the
- * oldest batches. Finding one address here (a double free, which is an
- * error and rare) is a walk over all of them.
+ * batch of its own and adds the whole batch to its own FIFO at once, so
+ * the lock is taken once per BATCH frees. Each thread keeps its share of
+ * the budget and evicts its own oldest blocks: with one shared FIFO a
+ * thread freed the blocks of others, into their glibc arenas and from
+ * their cores' caches (4 threads: 8.7x native against 5.3x for one). A
+ * thread's FIFO outlives it among the orphans, evicted first. Finding one
+ * address here (a double free, which is an error and rare) is a walk over
+ * all of them.
  */
 #include <stdatomic.h>
 
@@ -27,12 +31,19 @@ struct batch {
 	struct rcl_freed rec[BATCH];
 };
 
+struct fifo {
+	struct batch *head, *tail; /* oldest first */
+	size_t bytes;
+};
+
 /*
  * A thread's batch being filled, where other threads can find it (with
- * q_lock held): only its owner writes it, and only past n.
+ * q_lock held): only its owner writes it, and only past n. Then its
+ * published batches, under q_lock.
  */
 struct holder {
 	struct batch *_Atomic cur;
+	struct fifo fifo;
 	struct holder *next;
 	_Atomic bool in_use;
 };
@@ -48,10 +59,11 @@ static size_t held(size_t size)
 }
 
 static pthread_mutex_t q_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct batch *q_head, *q_tail; /* oldest first */
-static struct batch *spare;           /* emptied batches, for reuse */
-static struct holder *holders;        /* every thread's, never freed */
-static size_t q_bytes;
+static struct fifo orphans;    /* of threads that ended */
+static struct batch *spare;    /* emptied batches, for reuse */
+static struct holder *holders; /* every thread's, never freed */
+static size_t q_bytes;         /* in every FIFO */
+static size_t active;          /* holders in use */
 
 static __thread struct holder *mine __attribute__((tls_model("initial-exec")));
 /* Set once the thread's exit flushed its batch: nothing would flush again. */
@@ -66,33 +78,60 @@ static void release_all(struct batch *b)
 		rcl_heap_release(&b->rec[i]);
 }
 
-/* Appends b to the FIFO and evicts the oldest batches over the budget. */
+static void fifo_push(struct fifo *f, struct batch *b)
+{
+	b->next = NULL;
+	if (f->tail)
+		f->tail->next = b;
+	else
+		f->head = b;
+	f->tail = b;
+	f->bytes += b->bytes;
+}
+
+static struct batch *fifo_pop(struct fifo *f)
+{
+	struct batch *b = f->head;
+
+	f->head = b->next;
+	if (f->head == NULL)
+		f->tail = NULL;
+	f->bytes -= b->bytes;
+	b->next = NULL;
+	return b;
+}
+
+/* q_lock held: moves the oldest batches of f to *out while over limit. */
+static void evict_over(struct fifo *f, size_t limit, struct batch ***out)
+{
+	while (f->bytes > limit && f->head) {
+		struct batch *old = fifo_pop(f);
+
+		q_bytes -= old->bytes;
+		**out = old;
+		*out = &old->next;
+	}
+}
+
+/*
+ * Adds the calling thread's full batch b to its FIFO and evicts what is
+ * over budget: the orphans first, then the thread's own oldest blocks
+ * past its share.
+ */
 static void publish(struct batch *b)
 {
 	size_t budget = (size_t)rcl_opt.quarantine_mb << 20;
 	struct batch *evicted = NULL, **tail = &evicted;
+	size_t over;
 
-	b->next = NULL;
 	pthread_mutex_lock(&q_lock);
-	if (mine)
-		atomic_store_explicit(&mine->cur, NULL, memory_order_relaxed);
-	if (q_tail)
-		q_tail->next = b;
-	else
-		q_head = b;
-	q_tail = b;
+	atomic_store_explicit(&mine->cur, NULL, memory_order_relaxed);
+	fifo_push(&mine->fifo, b);
 	q_bytes += b->bytes;
-	while (q_bytes > budget && q_head) {
-		struct batch *old = q_head;
-
-		q_head = old->next;
-		if (q_head == NULL)
-			q_tail = NULL;
-		q_bytes -= old->bytes;
-		old->next = NULL;
-		*tail = old;
-		tail = &old->next;
-	}
+	over = q_bytes > budget ? q_bytes - budget : 0;
+	evict_over(&orphans, orphans.bytes > over ? orphans.bytes - over : 0,
+	           &tail);
+	evict_over(&mine->fifo, budget / (active ? active : 1), &tail);
 	pthread_mutex_unlock(&q_lock);
 
 	/* Checking and freeing happen outside the lock. */
@@ -124,8 +163,10 @@ static struct holder *take_holder(void)
 			holders = h;
 		}
 	}
-	if (h)
+	if (h) {
 		atomic_store(&h->in_use, true);
+		active++;
+	}
 	pthread_mutex_unlock(&q_lock);
 	return h;
 }
@@ -172,16 +213,22 @@ void rcl_quarantine_push(const struct rcl_freed *rec)
 		publish(b);
 }
 
-/* At thread exit: what the thread still holds joins the shared queue. */
+/* At thread exit: what the thread still holds joins the orphans. */
 void rcl_quarantine_flush(void)
 {
 	struct batch *b = mine ? atomic_load(&mine->cur) : NULL;
 
 	flushed = true;
+	if (mine == NULL)
+		return;
 	if (b)
 		publish(b);
-	if (mine)
-		atomic_store(&mine->in_use, false);
+	pthread_mutex_lock(&q_lock);
+	while (mine->fifo.head)
+		fifo_push(&orphans, fifo_pop(&mine->fifo));
+	atomic_store(&mine->in_use, false);
+	active--;
+	pthread_mutex_unlock(&q_lock);
 	mine = NULL;
 }
 
@@ -189,26 +236,37 @@ void rcl_quarantine_flush(void)
  * Calls fn on every quarantined record, q_lock held, until it returns
  * false: the queue's batches, then those the threads are filling.
  */
+static bool walk_batch(struct batch *b,
+                       bool (*fn)(struct rcl_freed *rec, void *arg),
+                       void *arg)
+{
+	uint32_t n = b ? atomic_load_explicit(&b->n, memory_order_acquire) : 0;
+
+	for (uint32_t i = 0; i < n; i++)
+		if (!fn(&b->rec[i], arg))
+			return false;
+	return true;
+}
+
+static bool walk_fifo(const struct fifo *f,
+                      bool (*fn)(struct rcl_freed *rec, void *arg), void *arg)
+{
+	for (struct batch *b = f->head; b; b = b->next)
+		if (!walk_batch(b, fn, arg))
+			return false;
+	return true;
+}
+
 static void walk(bool (*fn)(struct rcl_freed *rec, void *arg), void *arg)
 {
-	for (struct batch *b = q_head; b; b = b->next) {
-		uint32_t n = atomic_load_explicit(&b->n, memory_order_acquire);
-
-		for (uint32_t i = 0; i < n; i++)
-			if (!fn(&b->rec[i], arg))
-				return;
-	}
-	for (struct holder *h = holders; h; h = h->next) {
-		struct batch *b = atomic_load_explicit(&h->cur,
-		                                       memory_order_acquire);
-		uint32_t n = b ? atomic_load_explicit(&b->n,
-		                                      memory_order_acquire)
-		               : 0;
-
-		for (uint32_t i = 0; i < n; i++)
-			if (!fn(&b->rec[i], arg))
-				return;
-	}
+	if (!walk_fifo(&orphans, fn, arg))
+		return;
+	for (struct holder *h = holders; h; h = h->next)
+		if (!walk_fifo(&h->fifo, fn, arg) ||
+		    !walk_batch(atomic_load_explicit(&h->cur,
+		                                     memory_order_acquire),
+		                fn, arg))
+			return;
 }
 
 struct lookup {

@@ -277,6 +277,38 @@ static void other_threads_batch_is_seen(void)
 	}
 }
 
+/*
+ * A thread's quarantined blocks outlive it (its FIFO joins the orphans):
+ * a write into one after the thread ended, and a second free of it, are
+ * still seen.
+ */
+static void *free_and_exit(void *p)
+{
+	rcl_heap_free(p, RCL_FREE);
+	rcl_quarantine_flush(); /* what the thread-exit destructor does */
+	return NULL;
+}
+
+static void ended_threads_blocks_stay_quarantined(void)
+{
+	size_t before = error_count();
+	char *p = rcl_heap_alloc(72, 0, RCL_MALLOC);
+	pthread_t t;
+
+	pthread_create(&t, NULL, free_and_exit, p);
+	pthread_join(t, NULL);
+	p[3] = 0;
+	rcl_quarantine_check_all();
+	rcl_heap_free(p, RCL_FREE);
+	CHECK_EQ(error_count(), before + 2);
+	if (error_at(before)) {
+		CHECK_EQ(error_at(before)->kind, RCL_WRITE_AFTER_FREE);
+		CHECK_EQ(error_at(before)->offset, 3);
+	}
+	if (error_at(before + 1))
+		CHECK_EQ(error_at(before + 1)->kind, RCL_DOUBLE_FREE);
+}
+
 TEST_MAIN("heap", TEST(write_after_free_found_on_eviction),
           TEST(double_free_keeps_both_stacks), TEST(invalid_frees),
           TEST(overflow_offsets), TEST(mismatched_pairs),
@@ -284,4 +316,5 @@ TEST_MAIN("heap", TEST(write_after_free_found_on_eviction),
           TEST(calloc_overflow_records_nothing),
           TEST(no_quarantine_frees_at_once),
           TEST(other_threads_batch_is_seen),
-          TEST(internal_blocks_never_reuse_program_addresses))
+          TEST(internal_blocks_never_reuse_program_addresses),
+          TEST(ended_threads_blocks_stay_quarantined))
