@@ -193,7 +193,7 @@ static struct batch *new_batch(void)
 	return b;
 }
 
-/* Takes a copy of the freed block's record, state RCL_FREED. */
+/* Takes a copy of the freed block's record and its free stack. */
 void rcl_quarantine_push(const struct rcl_freed *rec)
 {
 	struct batch *b = mine ? atomic_load_explicit(&mine->cur,
