@@ -1,8 +1,9 @@
 /*
- * The live-block table: every block the program holds, and every block
- * waiting in the quarantine, keyed by address. It is split into shards by
- * address, each with its own lock, so threads that allocate at the same
- * time rarely meet on a lock.
+ * The live-block table: every block the program holds (and rcleak's own,
+ * marked internal), keyed by address; freed blocks wait in the quarantine,
+ * which keeps their records. It is split into shards by address region,
+ * each with its own lock, so threads that allocate at the same time
+ * rarely meet on a lock.
  *
  * It is built for this one job, as LeakSanitizer keeps its per-chunk
  * metadata, because a general hash table costs more than the block it
