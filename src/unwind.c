@@ -471,9 +471,9 @@ static bool step(struct walk *w, uintptr_t start_sp, bool first, bool *done)
 
 /*
  * Unwinds from the registers in w, keeping up to max frames outside
- * rcleak. -1: give the stack to libunwind.
+ * rcleak (or any frames, for the tests). -1: give it to libunwind.
  */
-static int walk_stack(struct walk *w, uintptr_t *ips, int max)
+static int walk_stack(struct walk *w, uintptr_t *ips, int max, bool keep_own)
 {
 	uintptr_t start_sp = w->sp;
 	int kept = 0;
@@ -485,7 +485,7 @@ static int walk_stack(struct walk *w, uintptr_t *ips, int max)
 			return -1;
 		if (done)
 			break;
-		if (!rcl_stack_is_own(w->pc))
+		if (keep_own || !rcl_stack_is_own(w->pc))
 			ips[kept++] = w->pc;
 	}
 	return kept;
@@ -538,7 +538,7 @@ static RCL_NOINLINE bool capture(uintptr_t pc, uintptr_t sp, uintptr_t bp,
 	fresh.bp_used = false;
 	fresh.nreads = 0;
 	w = (struct walk){.c = c, .pc = pc, .sp = sp, .bp = bp, .m = &fresh};
-	n = walk_stack(&w, ips, (int)rcl_opt.depth);
+	n = walk_stack(&w, ips, (int)rcl_opt.depth, false);
 	if (n < 0)
 		return false;
 	*id = rcl_depot_put(ips, (uint32_t)n);
@@ -562,7 +562,10 @@ bool rcl_unwind_capture(rcl_stack_id *id)
 	return capture(pc, sp, bp, (uintptr_t)__builtin_return_address(0), id);
 }
 
-/* For the tests: unwinds from here with the rule cache, no memo. */
+/*
+ * For the tests: unwinds from here with the rule cache, no memo, keeping
+ * rcleak's frames too (a unit test is linked with rcleak's objects).
+ */
 int rcl_unwind_ips(uintptr_t *ips, int max)
 {
 	struct cache *c = cache_here();
@@ -578,7 +581,7 @@ int rcl_unwind_ips(uintptr_t *ips, int max)
 	if (sp < c->lo || sp >= c->hi)
 		return -1;
 	w = (struct walk){.c = c, .pc = pc, .sp = sp, .bp = bp};
-	return walk_stack(&w, ips, max);
+	return walk_stack(&w, ips, max, true);
 }
 
 void rcl_unwind_lock(void)
