@@ -19,7 +19,7 @@ struct snapshot {
 	uintptr_t loader_lo, loader_hi; /* the dynamic loader's code */
 	uintptr_t *stdio;               /* libc's stream blocks, sorted */
 	size_t nstdio, stdio_cap;
-	/* Blocks whose canary take() found damaged, raised after unlocking. */
+	/* Blocks whose canary was found damaged, raised after unlocking. */
 	struct rcl_error *damaged;
 	size_t ndamaged, damaged_cap;
 	/* loader_block() by stack id: most blocks share a few stacks. */
@@ -133,7 +133,10 @@ static void note_damaged(struct snapshot *s, const struct rcl_block *b,
 	                       .alloc_stack = b->alloc_stack};
 }
 
-/* Runs with the block's shard locked: copy, and check the canary now. */
+/*
+ * Runs with the block's shard locked: the copy the scan works on. Its
+ * canary is checked when the scan reads the block (find_damaged).
+ */
 static void take(struct rcl_block *b, void *arg)
 {
 	struct snapshot *s = arg;
