@@ -294,20 +294,30 @@ static RCL_NOINLINE void unknown_free(uintptr_t addr, enum rcl_free_kind how,
 	rcl_error_raise(&e);
 }
 
+struct rcl_error rcl_block_error(enum rcl_error_kind kind,
+                                 const struct rcl_block *b,
+                                 rcl_stack_id free_stack,
+                                 enum rcl_free_kind how, size_t offset,
+                                 rcl_stack_id stack)
+{
+	return (struct rcl_error){.kind = (uint8_t)kind,
+	                          .alloc_kind = b->kind,
+	                          .free_kind = (uint8_t)how,
+	                          .has_block = true,
+	                          .address = b->addr,
+	                          .size = rcl_block_size(b),
+	                          .offset = offset,
+	                          .stack = stack,
+	                          .alloc_stack = b->alloc_stack,
+	                          .free_stack = free_stack};
+}
+
 static void block_error(enum rcl_error_kind kind, const struct rcl_block *b,
                         rcl_stack_id free_stack, enum rcl_free_kind how,
                         size_t offset, rcl_stack_id stack)
 {
-	struct rcl_error e = {.kind = (uint8_t)kind,
-	                      .alloc_kind = b->kind,
-	                      .free_kind = (uint8_t)how,
-	                      .has_block = true,
-	                      .address = b->addr,
-	                      .size = rcl_block_size(b),
-	                      .offset = offset,
-	                      .stack = stack,
-	                      .alloc_stack = b->alloc_stack,
-	                      .free_stack = free_stack};
+	struct rcl_error e =
+	    rcl_block_error(kind, b, free_stack, how, offset, stack);
 
 	rcl_error_raise(&e);
 }

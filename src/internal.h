@@ -300,6 +300,12 @@ struct rcl_error {
 };
 
 void rcl_error_raise(const struct rcl_error *e);
+/* heap.c: the error of this kind about block b, found at stack in how. */
+struct rcl_error rcl_block_error(enum rcl_error_kind kind,
+                                 const struct rcl_block *b,
+                                 rcl_stack_id free_stack,
+                                 enum rcl_free_kind how, size_t offset,
+                                 rcl_stack_id stack);
 struct rcl_error *rcl_errors_list(size_t *count);
 size_t rcl_errors_dropped(void);
 void rcl_errors_lock(void);

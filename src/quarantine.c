@@ -333,15 +333,8 @@ static bool check_poison(struct rcl_freed *rec, void *arg)
 	if ((b->flags & RCL_DAMAGED) || rcl_heap_poison_ok(b, &offset))
 		return true;
 	b->flags |= RCL_DAMAGED;
-	c->found[c->n++] = (struct rcl_error){.kind = RCL_WRITE_AFTER_FREE,
-	                                      .alloc_kind = b->kind,
-	                                      .free_kind = RCL_FREE,
-	                                      .has_block = true,
-	                                      .address = b->addr,
-	                                      .size = rcl_block_size(b),
-	                                      .offset = offset,
-	                                      .alloc_stack = b->alloc_stack,
-	                                      .free_stack = rec->free_stack};
+	c->found[c->n++] = rcl_block_error(RCL_WRITE_AFTER_FREE, b,
+	                                   rec->free_stack, RCL_FREE, offset, 0);
 	return c->n < CHECK_GROUP;
 }
 

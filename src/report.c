@@ -124,13 +124,7 @@ static void note_damaged(struct snapshot *s, const struct rcl_block *b,
 		s->damaged_cap = cap;
 	}
 	s->damaged[s->ndamaged++] =
-	    (struct rcl_error){.kind = RCL_HEAP_OVERFLOW,
-	                       .alloc_kind = b->kind,
-	                       .has_block = true,
-	                       .address = b->addr,
-	                       .size = rcl_block_size(b),
-	                       .offset = offset,
-	                       .alloc_stack = b->alloc_stack};
+	    rcl_block_error(RCL_HEAP_OVERFLOW, b, 0, RCL_FREE, offset, 0);
 }
 
 /*

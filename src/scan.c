@@ -169,36 +169,6 @@ static size_t last_at_or_below(const uintptr_t *a, size_t lo, size_t hi,
 	return lo;
 }
 
-/* The index of the block whose bytes hold addr, or -1. */
-static ptrdiff_t find(const struct rcl_scan *s, uintptr_t addr)
-{
-	size_t lo = 0, hi = s->n;
-
-	if (addr < s->lo || addr >= s->hi)
-		return -1;
-	if (s->keys) {
-		size_t k = last_at_or_below(s->sample, 0, s->nsample, addr);
-
-		lo = k * INDEX_STEP;
-		hi = lo + INDEX_STEP < s->n ? lo + INDEX_STEP : s->n;
-		lo = last_at_or_below(s->keys, lo, hi, addr);
-		hi = lo + 1;
-	}
-	while (hi - lo > 1) { /* v[lo].addr <= addr < v[hi].addr */
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (s->v[mid].addr <= addr)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	const struct rcl_snap *b = &s->v[lo];
-	/* A 0-byte block is reached by a pointer to where it starts. */
-	if (addr < b->addr + (b->size ? b->size : 1))
-		return (ptrdiff_t)lo;
-	return -1;
-}
-
 /*
  * Interior pointers that valgrind's default heuristics count as pointers
  * to the start (its newarray and length64; not stdstring or
@@ -242,9 +212,13 @@ static void reach_index(struct rcl_scan *s, uintptr_t word, ptrdiff_t i,
 	}
 }
 
-static void reach(struct rcl_scan *s, uintptr_t word, bool definite)
+/* i, when block i (the last starting at or before addr) holds it; or -1. */
+static ptrdiff_t if_inside(const struct rcl_scan *s, size_t i, uintptr_t addr)
 {
-	reach_index(s, word, find(s, word), definite);
+	const struct rcl_snap *b = &s->v[i];
+
+	/* A 0-byte block is reached by a pointer to where it starts. */
+	return addr < b->addr + (b->size ? b->size : 1) ? (ptrdiff_t)i : -1;
 }
 
 /*
@@ -285,13 +259,36 @@ static void find_batch(const struct rcl_scan *s, const uintptr_t *words,
 	}
 	for (int i = 0; i < n; i++)
 		__builtin_prefetch(&s->v[lo[i]]);
-	for (int i = 0; i < n; i++) {
-		const struct rcl_snap *b = &s->v[lo[i]];
+	for (int i = 0; i < n; i++)
+		found[i] = if_inside(s, lo[i], words[i]);
+}
 
-		found[i] = words[i] < b->addr + (b->size ? b->size : 1)
-		               ? (ptrdiff_t)lo[i]
-		               : -1;
+/* The index of the block whose bytes hold addr, or -1. */
+static ptrdiff_t find(const struct rcl_scan *s, uintptr_t addr)
+{
+	size_t lo = 0, hi = s->n;
+	ptrdiff_t found;
+
+	if (addr < s->lo || addr >= s->hi)
+		return -1;
+	if (s->keys) {
+		find_batch(s, &addr, &found, 1);
+		return found;
 	}
+	while (hi - lo > 1) { /* v[lo].addr <= addr < v[hi].addr */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->v[mid].addr <= addr)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return if_inside(s, lo, addr);
+}
+
+static void reach(struct rcl_scan *s, uintptr_t word, bool definite)
+{
+	reach_index(s, word, find(s, word), definite);
 }
 
 static void reach_batch(struct rcl_scan *s, const uintptr_t *words, int n,

@@ -1152,8 +1152,9 @@ def _(ctx):
     rep.expect_lost((0, 0))
 
 
-@case("debug_info_from_gnu_debuglink", "split_debug")
-def _(ctx):
+def stripped_with_debuglink(ctx):
+    """A copy of the program stripped, its debug info in a separate file
+    named by .gnu_debuglink."""
     exe = ctx.tmp / "split_debug"
     dbg = ctx.tmp / "split_debug.debug"
     shutil.copy(ctx.exe, exe)
@@ -1161,6 +1162,12 @@ def _(ctx):
                    check=True)
     subprocess.run(["objcopy", "--strip-all",
                     f"--add-gnu-debuglink={dbg}", str(exe)], check=True)
+    return exe
+
+
+@case("debug_info_from_gnu_debuglink", "split_debug")
+def _(ctx):
+    exe = stripped_with_debuglink(ctx)
     res = ctx.run(exe=exe, opts={"exitcode": 0})
     expect_record(res.exit_report(), "hidden_alloc", 17, 1, "malloc")
 
@@ -2385,13 +2392,7 @@ def _(ctx):
 
 @case("file_line_from_gnu_debuglink", "split_debug")
 def _(ctx):
-    exe = ctx.tmp / "split_debug"
-    dbg = ctx.tmp / "split_debug.debug"
-    shutil.copy(ctx.exe, exe)
-    subprocess.run(["objcopy", "--only-keep-debug", str(exe), str(dbg)],
-                   check=True)
-    subprocess.run(["objcopy", "--strip-all",
-                    f"--add-gnu-debuglink={dbg}", str(exe)], check=True)
+    exe = stripped_with_debuglink(ctx)
     res = ctx.run(exe=exe, opts={"exitcode": 0})
     st = expect_record(res.exit_report(), "hidden_alloc", 17, 1)["stack"]
     expect_at(st, 0, "hidden_alloc", PROGS / "split_debug.c", "= malloc(n)")
