@@ -14,8 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <sys/auxv.h>
 
 #include "internal.h"
 
@@ -152,6 +155,18 @@ static void parse_options(void)
 	rcl_options_absolute_paths(&rcl_opt);
 }
 
+/*
+ * A setuid or setgid program: the user who set RCLEAK_OPTIONS must not
+ * make it write or read files with its privileges.
+ */
+static void drop_privileged_paths(void)
+{
+	if (getauxval(AT_SECURE) && rcl_options_drop_paths(&rcl_opt))
+		rcl_warn("the program runs with elevated privileges: log_path, "
+		         "json_path and suppressions are ignored, the report "
+		         "goes to stderr");
+}
+
 /* Tells scripts/rcleak-run that the library really ran in this process. */
 static void leave_marker(void)
 {
@@ -161,7 +176,8 @@ static void leave_marker(void)
 	size_t len;
 	int fd;
 
-	if (dir == NULL || (len = strlen(dir)) > sizeof(path) - 64)
+	if (dir == NULL || (len = strlen(dir)) > sizeof(path) - 64 ||
+	    getauxval(AT_SECURE))
 		return;
 	memcpy(path, dir, len);
 	memcpy(path + len, name, sizeof(name) - 1);
@@ -189,6 +205,7 @@ static void boot(void)
 	leave_marker();
 	parse_options();
 	dup_stderr();
+	drop_privileged_paths();
 	rcl_suppress_load(); /* its messages need rcleak's stderr */
 	rcl_stack_init();
 	rcl_threads_init();

@@ -82,7 +82,7 @@ rcl_stack_id rcl_depot_put(const uintptr_t *ips, uint32_t depth)
 
 	if (depth == 0)
 		return 0;
-	pthread_mutex_lock(&s->lock);
+	rcl_lock(&s->lock);
 	HASH_FIND_BYHASHVALUE(hh, s->map, ips, depth * sizeof(uintptr_t), hash,
 	                      r);
 	if (r == NULL) {
@@ -102,7 +102,7 @@ rcl_stack_id rcl_depot_put(const uintptr_t *ips, uint32_t depth)
 	}
 	if (r)
 		id = (rcl_stack_id)(((char *)r - region) / 8);
-	pthread_mutex_unlock(&s->lock);
+	rcl_unlock(&s->lock);
 	return id;
 }
 
@@ -134,11 +134,11 @@ bool rcl_depot_degenerate(void)
 void rcl_depot_lock_all(void)
 {
 	for (int i = 0; i < SHARDS; i++)
-		pthread_mutex_lock(&shards[i].lock);
+		rcl_lock(&shards[i].lock);
 }
 
 void rcl_depot_unlock_all(void)
 {
 	for (int i = 0; i < SHARDS; i++)
-		pthread_mutex_unlock(&shards[i].lock);
+		rcl_unlock(&shards[i].lock);
 }

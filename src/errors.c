@@ -27,7 +27,7 @@ void rcl_error_raise(const struct rcl_error *e)
 {
 	struct rcl_error *copy = NULL;
 
-	pthread_mutex_lock(&err_lock);
+	rcl_lock(&err_lock);
 	if (err_count < ERRORS_MAX)
 		copy = rcl_meta_alloc(sizeof(*copy));
 	if (copy) {
@@ -42,7 +42,7 @@ void rcl_error_raise(const struct rcl_error *e)
 	} else {
 		err_dropped++;
 	}
-	pthread_mutex_unlock(&err_lock);
+	rcl_unlock(&err_lock);
 
 	if (rcl_opt.halt_on_error && !rcl_report_busy()) {
 		/* Nothing may cancel this thread between here and abort(). */
@@ -58,9 +58,9 @@ void rcl_error_raise(const struct rcl_error *e)
 
 struct rcl_error *rcl_errors_list(size_t *count)
 {
-	pthread_mutex_lock(&err_lock);
+	rcl_lock(&err_lock);
 	*count = err_count;
-	pthread_mutex_unlock(&err_lock);
+	rcl_unlock(&err_lock);
 	return err_head;
 }
 
@@ -71,10 +71,10 @@ size_t rcl_errors_dropped(void)
 
 void rcl_errors_lock(void)
 {
-	pthread_mutex_lock(&err_lock);
+	rcl_lock(&err_lock);
 }
 
 void rcl_errors_unlock(void)
 {
-	pthread_mutex_unlock(&err_lock);
+	rcl_unlock(&err_lock);
 }

@@ -167,7 +167,7 @@ static void *real_alloc(size_t size, size_t align, bool zero)
 		errno = ENOMEM;
 		return NULL;
 	}
-	rcl_guard = 1;
+	rcl_guard = RCL_GUARD_IN_NEXT;
 	if (zero)
 		p = rcl_real.calloc(1, total);
 	else if (align)
@@ -182,7 +182,7 @@ static void next_free(void *p)
 {
 	int saved = rcl_guard;
 
-	rcl_guard = 1;
+	rcl_guard = RCL_GUARD_IN_NEXT;
 	rcl_real.free(p);
 	rcl_guard = saved;
 }
@@ -199,6 +199,8 @@ static void *internal_alloc(size_t size, size_t align, bool zero)
 {
 	void *p;
 
+	if (rcl_reentry_unsafe())
+		return rcl_reentry_alloc(size, align);
 	if (align > 16 || size > ((size_t)1 << 40)) {
 		p = real_alloc(size, align, zero);
 		if (p)
@@ -389,14 +391,27 @@ void rcl_heap_free(void *p, enum rcl_free_kind how)
 	if (p == NULL || rcl_boot_owns(p))
 		return;
 	saved_errno = errno;
-	if (rcl_enter()) {
+	if (rcl_reentry_free(p)) {
+		/* a block a signal handler got (reentry.c) */
+	} else if (rcl_enter()) {
 		rcl_table_prefetch((uintptr_t)p);
 		release(p, how, rcl_stack_capture(), true);
 		rcl_leave();
+	} else if (rcl_reentry_unsafe()) {
+		rcl_reentry_defer_free(p, how);
 	} else {
 		release(p, how, 0, false);
 	}
 	errno = saved_errno;
+}
+
+/* A free a signal handler made on top of rcleak, done afterwards. */
+void rcl_heap_free_deferred(void *p, enum rcl_free_kind how)
+{
+	if (!rcl_enter())
+		return;
+	release(p, how, 0, false);
+	rcl_guard = 0; /* not rcl_leave(): reentry.c is draining already */
 }
 
 /*
@@ -491,19 +506,65 @@ static void *realloc_traced(void *p, size_t size, enum rcl_alloc_kind kind)
 	return q;
 }
 
+/*
+ * realloc from a signal handler on top of rcleak (reentry.c): the table
+ * may not be looked at, so the old size is the next allocator's.
+ */
+static void *realloc_reentered(void *p, size_t size)
+{
+	struct rcl_shard *s = rcl_table_shard((uintptr_t)p);
+	struct rcl_block *b;
+	size_t old = 0;
+	void *q;
+
+	if (rcl_table_lock_unless_mine(s)) {
+		b = rcl_table_find(s, (uintptr_t)p);
+		if (b)
+			old = rcl_block_size(b);
+		rcl_table_unlock(s);
+		if (b == NULL)
+			return NULL; /* not a block: as realloc_internal */
+	} else if (!rcl_meta_span(p, &old)) {
+		/*
+		 * The interrupted call holds p's shard. Copying up to the
+		 * chunk's end is more than the block, never less; realloc
+		 * leaves what follows the old size undefined anyway.
+		 */
+		if (rcl_real.usable_size == NULL) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		old = rcl_real.usable_size(p);
+	}
+	q = rcl_reentry_alloc(size, 0);
+	if (q == NULL)
+		return NULL;
+	memcpy(q, p, old < size ? old : size);
+	rcl_reentry_defer_free(p, RCL_REALLOC_FREE);
+	return q;
+}
+
 void *rcl_heap_realloc(void *p, size_t size, enum rcl_alloc_kind kind)
 {
 	int saved_errno = errno;
+	size_t old;
 	void *q;
 
 	if (p == NULL)
 		return rcl_heap_alloc(size, 0, kind);
 	if (rcl_boot_owns(p)) {
-		size_t old = rcl_boot_size(p);
-
+		old = rcl_boot_size(p);
 		q = rcl_heap_alloc(size, 0, kind);
 		if (q)
 			memcpy(q, p, old < size ? old : size);
+		return q;
+	}
+	if (rcl_reentry_owns(p, &old)) {
+		q = size ? rcl_heap_alloc(size, 0, kind) : NULL;
+		if (q)
+			memcpy(q, p, old < size ? old : size);
+		if (q || size == 0)
+			rcl_reentry_free(p);
 		return q;
 	}
 	if (size == 0) { /* glibc: frees p and returns NULL */
@@ -511,7 +572,8 @@ void *rcl_heap_realloc(void *p, size_t size, enum rcl_alloc_kind kind)
 		return NULL;
 	}
 	if (!rcl_enter())
-		return realloc_internal(p, size);
+		return rcl_reentry_unsafe() ? realloc_reentered(p, size)
+		                            : realloc_internal(p, size);
 	q = realloc_traced(p, size, kind);
 	rcl_leave();
 	if (q)
@@ -529,8 +591,12 @@ size_t rcl_heap_usable_size(void *p)
 		return 0;
 	if (rcl_boot_owns(p))
 		return rcl_boot_size(p);
+	if (rcl_reentry_owns(p, &n))
+		return n;
 	s = rcl_table_shard((uintptr_t)p);
-	rcl_table_lock(s);
+	/* A signal handler on top of rcleak, which holds p's shard. */
+	if (!rcl_table_lock_unless_mine(s))
+		return 0;
 	b = rcl_table_find(s, (uintptr_t)p);
 	if (b)
 		n = rcl_block_size(b);

@@ -82,6 +82,33 @@ extern __thread int rcl_guard __attribute__((tls_model("initial-exec")));
 /* Per-thread rcleak_disable() depth: blocks made meanwhile are ignored. */
 extern __thread int rcl_disabled __attribute__((tls_model("initial-exec")));
 
+/* rcl_guard while the next allocator runs (heap.c real_alloc, next_free). */
+#define RCL_GUARD_IN_NEXT 2
+
+/*
+ * How many of rcleak's hot-path locks (table, depot, quarantine, meta) this
+ * thread holds or is taking. A signal handler that allocates on top of
+ * rcleak must not wait for one of them: reentry.c serves it instead.
+ */
+extern __thread int rcl_locks_held __attribute__((tls_model("initial-exec")));
+/* Frees a signal handler made on top of rcleak, done at rcl_leave(). */
+extern __thread int rcl_deferred_frees __attribute__((tls_model("initial-exec")));
+
+static inline void rcl_lock(pthread_mutex_t *m)
+{
+	/* Counted first: a signal between the two must see the lock as ours. */
+	rcl_locks_held++;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	pthread_mutex_lock(m);
+}
+
+static inline void rcl_unlock(pthread_mutex_t *m)
+{
+	pthread_mutex_unlock(m);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	rcl_locks_held--;
+}
+
 static inline bool rcl_enter(void)
 {
 	if (rcl_guard)
@@ -90,9 +117,14 @@ static inline bool rcl_enter(void)
 	return true;
 }
 
+void rcl_reentry_drain(void);
+
 static inline void rcl_leave(void)
 {
 	rcl_guard = 0;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (RCL_UNLIKELY(rcl_deferred_frees))
+		rcl_reentry_drain();
 }
 
 bool rcl_boot(void); /* true when the real allocator may be used */
@@ -137,6 +169,8 @@ int rcl_options_parse(struct rcl_options *o, const char *s, char *msg,
 void rcl_options_defaults(struct rcl_options *o);
 /* Makes relative log_path and json_path absolute (from the cwd now). */
 void rcl_options_absolute_paths(struct rcl_options *o);
+/* Forgets log_path, json_path and suppressions; true if any was set. */
+bool rcl_options_drop_paths(struct rcl_options *o);
 
 /* ---- meta.c: rcleak's own memory, from mmap, never the interposed heap */
 
@@ -144,6 +178,8 @@ void *rcl_meta_alloc(size_t size);
 void rcl_meta_free(void *p, size_t size);
 void rcl_meta_note_failure(void);
 bool rcl_meta_failed(void); /* tracking was incomplete at some point */
+/* Whether p is in rcleak's memory, and how many bytes follow it there. */
+bool rcl_meta_span(const void *p, size_t *bytes_to_end);
 void rcl_meta_lock(void);
 void rcl_meta_unlock(void);
 
@@ -229,6 +265,7 @@ struct rcl_shard *rcl_table_shard(uintptr_t addr);
 void rcl_table_prefetch(uintptr_t addr); /* before a lookup, unlocked */
 void rcl_table_lock(struct rcl_shard *s);
 void rcl_table_unlock(struct rcl_shard *s);
+bool rcl_table_lock_unless_mine(struct rcl_shard *s);
 struct rcl_block *rcl_table_find(struct rcl_shard *s, uintptr_t addr);
 struct rcl_block *rcl_table_insert(struct rcl_shard *s, uintptr_t addr);
 void rcl_table_remove(struct rcl_shard *s, struct rcl_block *b);
@@ -244,6 +281,21 @@ bool rcl_table_find_containing(uintptr_t addr, struct rcl_block *out);
 void rcl_table_walk(bool (*fn)(struct rcl_block *b, void *arg), void *arg);
 size_t rcl_table_bytes(void); /* resident bytes; all shards locked */
 
+/*
+ * ---- reentry.c: calls from a signal handler that interrupted rcleak ----
+ * Unsafe while this thread holds one of rcleak's locks or is inside the
+ * next allocator: then a block comes from its own mapping, and a free
+ * waits until the interrupted call leaves rcleak.
+ */
+static inline bool rcl_reentry_unsafe(void)
+{
+	return rcl_locks_held > 0 || rcl_guard == RCL_GUARD_IN_NEXT;
+}
+void *rcl_reentry_alloc(size_t size, size_t align);
+bool rcl_reentry_owns(const void *p, size_t *size);
+bool rcl_reentry_free(void *p); /* false: p is not one of its blocks */
+void rcl_reentry_defer_free(void *p, enum rcl_free_kind how);
+
 /* ---- heap.c: what each interposed call does ---- */
 
 #define RCL_CANARY_SIZE 8
@@ -254,6 +306,7 @@ void *rcl_heap_calloc(size_t n, size_t size);
 void *rcl_heap_realloc(void *p, size_t size, enum rcl_alloc_kind kind);
 void rcl_heap_free(void *p, enum rcl_free_kind how);
 size_t rcl_heap_usable_size(void *p);
+void rcl_heap_free_deferred(void *p, enum rcl_free_kind how);
 /* Releases an evicted quarantine block for good: check, untrack, free. */
 void rcl_heap_release(const struct rcl_freed *rec);
 bool rcl_heap_canary_ok(const struct rcl_block *b, size_t *offset);

@@ -18,6 +18,17 @@ struct free_obj {
 	struct free_obj *next;
 };
 
+/*
+ * Every mapping, so that a signal handler on top of rcleak can tell one of
+ * these blocks from the program's without a lock (rcl_meta_span).
+ */
+#define SPANS 16384
+static struct {
+	_Atomic uintptr_t base;
+	size_t len;
+} spans[SPANS];
+static atomic_uint spans_used;
+
 static struct free_obj *free_lists[CLASSES];
 static char *chunk_cur, *chunk_end;
 static pthread_mutex_t meta_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -37,11 +48,46 @@ static void *map(size_t size)
 	void *p = rcl_sys_mmap(NULL, size, PROT_READ | PROT_WRITE,
 	                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
+	unsigned i;
+
 	if (p == MAP_FAILED) {
 		rcl_meta_note_failure();
 		return NULL;
 	}
+	i = atomic_fetch_add(&spans_used, 1);
+	if (i < SPANS) {
+		spans[i].len = size;
+		atomic_store(&spans[i].base, (uintptr_t)p);
+	}
 	return p;
+}
+
+static void unmap(void *p, size_t size)
+{
+	unsigned n = atomic_load(&spans_used);
+
+	for (unsigned i = 0; i < n && i < SPANS; i++)
+		if (atomic_load(&spans[i].base) == (uintptr_t)p) {
+			atomic_store(&spans[i].base, 0);
+			break;
+		}
+	rcl_sys_munmap(p, size);
+}
+
+bool rcl_meta_span(const void *p, size_t *bytes_to_end)
+{
+	unsigned n = atomic_load(&spans_used);
+	uintptr_t a = (uintptr_t)p;
+
+	for (unsigned i = 0; i < n && i < SPANS; i++) {
+		uintptr_t base = atomic_load(&spans[i].base);
+
+		if (base && a >= base && a - base < spans[i].len) {
+			*bytes_to_end = spans[i].len - (a - base);
+			return true;
+		}
+	}
+	return false;
 }
 
 static size_t page_round(size_t size)
@@ -59,7 +105,7 @@ void *rcl_meta_alloc(size_t size)
 		return map(page_round(size));
 	c = size_class(size);
 	csize = (size_t)16 << c;
-	pthread_mutex_lock(&meta_lock);
+	rcl_lock(&meta_lock);
 	o = free_lists[c];
 	if (o) {
 		free_lists[c] = o->next;
@@ -73,7 +119,7 @@ void *rcl_meta_alloc(size_t size)
 			chunk_cur += csize;
 		}
 	}
-	pthread_mutex_unlock(&meta_lock);
+	rcl_unlock(&meta_lock);
 	if (o)
 		__builtin_memset(o, 0, csize);
 	return o;
@@ -87,14 +133,14 @@ void rcl_meta_free(void *p, size_t size)
 	if (p == NULL)
 		return;
 	if (size > SMALL_MAX) {
-		rcl_sys_munmap(p, page_round(size));
+		unmap(p, page_round(size));
 		return;
 	}
 	c = size_class(size);
-	pthread_mutex_lock(&meta_lock);
+	rcl_lock(&meta_lock);
 	o->next = free_lists[c];
 	free_lists[c] = o;
-	pthread_mutex_unlock(&meta_lock);
+	rcl_unlock(&meta_lock);
 }
 
 void rcl_meta_note_failure(void)
@@ -111,10 +157,10 @@ bool rcl_meta_failed(void)
 
 void rcl_meta_lock(void)
 {
-	pthread_mutex_lock(&meta_lock);
+	rcl_lock(&meta_lock);
 }
 
 void rcl_meta_unlock(void)
 {
-	pthread_mutex_unlock(&meta_lock);
+	rcl_unlock(&meta_lock);
 }

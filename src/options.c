@@ -282,3 +282,13 @@ void rcl_options_absolute_paths(struct rcl_options *o)
 		str_used += clen + plen + 2;
 	}
 }
+
+bool rcl_options_drop_paths(struct rcl_options *o)
+{
+	bool had = o->log_path[0] || o->json_path[0] || o->suppressions.n;
+
+	o->log_path = (char *)"";
+	o->json_path = (char *)"";
+	o->suppressions.n = 0;
+	return had;
+}

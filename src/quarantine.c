@@ -124,25 +124,27 @@ static void publish(struct batch *b)
 	struct batch *evicted = NULL, **tail = &evicted;
 	size_t over;
 
-	pthread_mutex_lock(&q_lock);
-	atomic_store_explicit(&mine->cur, NULL, memory_order_relaxed);
+	rcl_lock(&q_lock);
+	/* A signal handler's free may have started the next one already. */
+	if (atomic_load_explicit(&mine->cur, memory_order_relaxed) == b)
+		atomic_store_explicit(&mine->cur, NULL, memory_order_relaxed);
 	fifo_push(&mine->fifo, b);
 	q_bytes += b->bytes;
 	over = q_bytes > budget ? q_bytes - budget : 0;
 	evict_over(&orphans, orphans.bytes > over ? orphans.bytes - over : 0,
 	           &tail);
 	evict_over(&mine->fifo, budget / (active ? active : 1), &tail);
-	pthread_mutex_unlock(&q_lock);
+	rcl_unlock(&q_lock);
 
 	/* Checking and freeing happen outside the lock. */
 	while (evicted) {
 		struct batch *next = evicted->next;
 
 		release_all(evicted);
-		pthread_mutex_lock(&q_lock);
+		rcl_lock(&q_lock);
 		evicted->next = spare;
 		spare = evicted;
-		pthread_mutex_unlock(&q_lock);
+		rcl_unlock(&q_lock);
 		evicted = next;
 	}
 }
@@ -152,7 +154,7 @@ static struct holder *take_holder(void)
 {
 	struct holder *h;
 
-	pthread_mutex_lock(&q_lock);
+	rcl_lock(&q_lock);
 	for (h = holders; h; h = h->next)
 		if (!atomic_load(&h->in_use))
 			break;
@@ -167,7 +169,7 @@ static struct holder *take_holder(void)
 		atomic_store(&h->in_use, true);
 		active++;
 	}
-	pthread_mutex_unlock(&q_lock);
+	rcl_unlock(&q_lock);
 	return h;
 }
 
@@ -178,11 +180,11 @@ static struct batch *new_batch(void)
 
 	if (mine == NULL && (mine = take_holder()) == NULL)
 		return NULL;
-	pthread_mutex_lock(&q_lock);
+	rcl_lock(&q_lock);
 	b = spare;
 	if (b)
 		spare = b->next;
-	pthread_mutex_unlock(&q_lock);
+	rcl_unlock(&q_lock);
 	if (b == NULL)
 		b = rcl_meta_alloc(sizeof(*b));
 	if (b) {
@@ -193,15 +195,39 @@ static struct batch *new_batch(void)
 	return b;
 }
 
+/*
+ * The thread's batch is changed without a lock: counted as one, so that a
+ * signal handler's free on top of this waits (reentry.c).
+ */
+static void batch_busy(int delta)
+{
+	if (delta < 0)
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	rcl_locks_held += delta;
+	if (delta > 0)
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+static bool is_full(const struct batch *b)
+{
+	return atomic_load_explicit(&b->n, memory_order_relaxed) == BATCH ||
+	       b->bytes >= BATCH_BYTES;
+}
+
 /* Takes a copy of the freed block's record and its free stack. */
 void rcl_quarantine_push(const struct rcl_freed *rec)
 {
-	struct batch *b = mine ? atomic_load_explicit(&mine->cur,
-	                                              memory_order_relaxed)
-	                       : NULL;
+	struct batch *b;
 	uint32_t n;
+	bool full;
 
+	batch_busy(1);
+	b = mine ? atomic_load_explicit(&mine->cur, memory_order_relaxed)
+	         : NULL;
+	if (b && is_full(b)) /* a handler interrupted its publishing */
+		b = NULL;
 	if (RCL_UNLIKELY(flushed) || (b == NULL && (b = new_batch()) == NULL)) {
+		batch_busy(-1);
 		rcl_heap_release(rec); /* no batch to hold it: let it go now */
 		return;
 	}
@@ -209,7 +235,9 @@ void rcl_quarantine_push(const struct rcl_freed *rec)
 	b->rec[n] = *rec;
 	b->bytes += held(rcl_block_size(&rec->block));
 	atomic_store_explicit(&b->n, n + 1, memory_order_release);
-	if (n + 1 == BATCH || b->bytes >= BATCH_BYTES)
+	full = is_full(b);
+	batch_busy(-1);
+	if (full)
 		publish(b);
 }
 
@@ -223,12 +251,12 @@ void rcl_quarantine_flush(void)
 		return;
 	if (b)
 		publish(b);
-	pthread_mutex_lock(&q_lock);
+	rcl_lock(&q_lock);
 	while (mine->fifo.head)
 		fifo_push(&orphans, fifo_pop(&mine->fifo));
 	atomic_store(&mine->in_use, false);
 	active--;
-	pthread_mutex_unlock(&q_lock);
+	rcl_unlock(&q_lock);
 	mine = NULL;
 }
 
@@ -296,9 +324,9 @@ bool rcl_quarantine_find(uintptr_t addr, bool containing,
 {
 	struct lookup l = {.addr = addr, .containing = containing, .out = out};
 
-	pthread_mutex_lock(&q_lock);
+	rcl_lock(&q_lock);
 	walk(match, &l);
-	pthread_mutex_unlock(&q_lock);
+	rcl_unlock(&q_lock);
 	return l.found;
 }
 
@@ -306,9 +334,9 @@ size_t rcl_quarantine_bytes(void)
 {
 	size_t n;
 
-	pthread_mutex_lock(&q_lock);
+	rcl_lock(&q_lock);
 	n = q_bytes;
-	pthread_mutex_unlock(&q_lock);
+	rcl_unlock(&q_lock);
 	return n;
 }
 
@@ -344,9 +372,9 @@ void rcl_quarantine_check_all(void)
 
 	do {
 		c.n = 0;
-		pthread_mutex_lock(&q_lock);
+		rcl_lock(&q_lock);
 		walk(check_poison, &c);
-		pthread_mutex_unlock(&q_lock);
+		rcl_unlock(&q_lock);
 		for (int i = 0; i < c.n; i++)
 			rcl_error_raise(&c.found[i]);
 	} while (c.n == CHECK_GROUP);
@@ -354,10 +382,10 @@ void rcl_quarantine_check_all(void)
 
 void rcl_quarantine_lock(void)
 {
-	pthread_mutex_lock(&q_lock);
+	rcl_lock(&q_lock);
 }
 
 void rcl_quarantine_unlock(void)
 {
-	pthread_mutex_unlock(&q_lock);
+	rcl_unlock(&q_lock);
 }

@@ -87,14 +87,35 @@ void rcl_table_prefetch(uintptr_t addr)
 		    &heads[(uint32_t)(hash_addr(addr) >> 32) & mask]);
 }
 
+/* The shards this thread holds or is taking, one bit each. */
+_Static_assert(SHARDS <= 64, "one bit a shard");
+static __thread uint64_t shards_mine __attribute__((tls_model("initial-exec")));
+
+static uint64_t shard_bit(const struct rcl_shard *s)
+{
+	return (uint64_t)1 << (s - shards);
+}
+
 void rcl_table_lock(struct rcl_shard *s)
 {
-	pthread_mutex_lock(&s->lock);
+	shards_mine |= shard_bit(s);
+	rcl_lock(&s->lock);
 }
 
 void rcl_table_unlock(struct rcl_shard *s)
 {
-	pthread_mutex_unlock(&s->lock);
+	rcl_unlock(&s->lock);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	shards_mine &= ~shard_bit(s);
+}
+
+/* For a signal handler on top of rcleak: false if this thread holds it. */
+bool rcl_table_lock_unless_mine(struct rcl_shard *s)
+{
+	if (shards_mine & shard_bit(s))
+		return false;
+	rcl_table_lock(s);
+	return true;
 }
 
 struct rcl_block *rcl_table_find(struct rcl_shard *s, uintptr_t addr)
@@ -291,11 +312,11 @@ void rcl_table_walk(bool (*fn)(struct rcl_block *b, void *arg), void *arg)
 		struct rcl_shard *s = &shards[i];
 		bool more = true;
 
-		pthread_mutex_lock(&s->lock);
+		rcl_table_lock(s);
 		for (uint32_t r = 1; r <= s->used && more; r++)
 			if (s->recs[r].addr != 0)
 				more = fn(&s->recs[r], arg);
-		pthread_mutex_unlock(&s->lock);
+		rcl_table_unlock(s);
 		if (!more)
 			return;
 	}
@@ -336,11 +357,11 @@ bool rcl_table_find_containing(uintptr_t addr, struct rcl_block *out)
 void rcl_table_lock_all(void)
 {
 	for (int i = 0; i < SHARDS; i++)
-		pthread_mutex_lock(&shards[i].lock);
+		rcl_table_lock(&shards[i]);
 }
 
 void rcl_table_unlock_all(void)
 {
 	for (int i = 0; i < SHARDS; i++)
-		pthread_mutex_unlock(&shards[i].lock);
+		rcl_table_unlock(&shards[i]);
 }

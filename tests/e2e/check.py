@@ -90,6 +90,9 @@ VARIANTS = {
     "clang": (CLANG, CLANGXX, O0, []),
     "clang-O2": (CLANG, CLANGXX, O2, []),
     "static": (CC, CXX, O0, ["-static"]),
+    # linked against librcleak.so by its path: loads where LD_PRELOAD
+    # may not (a setgid program)
+    "linked": (CC, CXX, O0, [str(ROOT / "build" / "librcleak.so")]),
 }
 
 
@@ -1424,6 +1427,56 @@ def _(ctx):
          f"report did not fall back to stderr: {res.tail()}")
 
 
+@case("report_files_0600_and_symlinks_not_followed", "leak_simple")
+def _(ctx):
+    d = ctx.newdir()
+    log, js = d / "log.txt", d / "r.json"
+    res = ctx.run(opts={"log_path": str(log), "json_path": str(js)},
+                  json=False)
+    res.expect_rc(23)
+    for f in (log, js):
+        eq(oct(f.stat().st_mode & 0o777), oct(0o600), f"mode of {f.name}")
+    victim = d / "victim.txt"
+    victim.write_text("keep\n")
+    for f in (log, js):
+        f.unlink()
+        f.symlink_to(victim)
+    res = ctx.run(opts={"log_path": str(log), "json_path": str(js)},
+                  json=False)
+    res.expect_rc(23)
+    eq(victim.read_text(), "keep\n", "the symlink's target")
+    need("cannot open json_path" in res.err and "cannot open log_path"
+         in res.err, f"no message about the links: {res.tail()}")
+    need("96 bytes in 3 blocks are definitely lost" in res.err,
+         f"report did not fall back to stderr: {res.tail()}")
+
+
+@case("setgid_program_ignores_option_paths", "leak_simple:linked")
+def _(ctx):
+    # AT_SECURE: whoever sets RCLEAK_OPTIONS must not have a privileged
+    # program write or read the files they name.
+    if os.geteuid() != 0 or not shutil.which("chgrp"):
+        raise Skip("needs root to make a setgid program")
+    d = ctx.newdir()
+    exe = d / "leak_setgid"
+    shutil.copy(ctx.exe, exe)
+    subprocess.run(["chgrp", "nogroup", str(exe)], check=True)
+    os.chmod(exe, 0o2755)
+    log, js, supp = d / "log.txt", d / "r.json", d / "supp.txt"
+    supp.write_text("leak:make_node\n")
+    env = ctx.base_env()
+    env["RCLEAK_OPTIONS"] = f"log_path={log}:json_path={js}:suppressions={supp}"
+    env["RCLEAK_RUN_DIR"] = str(d)
+    res = ctx.run(how="raw", cmd=[str(exe)], env=env, json=False)
+    res.expect_rc(23)
+    need(not log.exists() and not js.exists(),
+         f"report files written: {sorted(p.name for p in d.iterdir())}")
+    need(not list(d.glob("active.*")), "rcleak-run marker written")
+    need("elevated privileges" in res.err, f"no warning: {res.tail()}")
+    need("96 bytes in 3 blocks are definitely lost" in res.err,
+         f"report not on stderr, or suppressed: {res.tail()}")
+
+
 # rcleak-run and the library itself
 
 @case("rcleak_run_help")
@@ -1704,6 +1757,23 @@ def _(ctx):
     rep.expect_no_errors()
     rep.expect_lost((0, 0), own=True)
     need(rep["summary"]["frees"] >= 200000, "frees < 200000")
+
+
+@case("signal_handler_allocates_inside_malloc", "signal_alloc", timeout=120)
+def _(ctx):
+    # Before reentry.c this hung at once: the handler waited for the table
+    # lock its own interrupted free() held.
+    res = ctx.run(opts={"exitcode": 0}, timeout=120)
+    res.expect_rc(0)
+    eq(res.out, "signals handled: many\n", "stdout")
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    rep.expect_lost((0, 0))
+    rep.expect_lost((77, 1), kinds=["still_reachable"])
+    expect_record(rep, "leak_after_signals", 77, 1, "malloc",
+                  kinds=["still_reachable"])
+    s = rep["summary"]
+    eq(s["allocations"] - s["frees"], 1, "allocations - frees")
 
 
 def check_recursion(ctx, depth):
