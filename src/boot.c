@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <sys/auxv.h>
@@ -111,6 +112,7 @@ int rcl_stderr_fd(void)
 /* ---- set-up ---- */
 
 static atomic_int boot_state; /* 0 not started, 1 running, 2 done */
+static pid_t image_pid;        /* 0 in a child of fork(): see _exit() */
 static __thread bool booting_here __attribute__((tls_model("initial-exec")));
 
 static void *next_fn(const char *name)
@@ -210,6 +212,7 @@ static void boot(void)
 	rcl_stack_init();
 	rcl_threads_init();
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	image_pid = getpid();
 	rcl_guard = 0;
 	pthread_setcancelstate(cancel_state, NULL);
 }
@@ -275,6 +278,7 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
+	image_pid = 0;
 	unlock_after_fork();
 	rcl_threads_after_fork();
 	rcl_stdio_reset_in_child();
@@ -336,25 +340,25 @@ static bool sigpipe_pending(void)
  * exited cleanly. A SIGPIPE the program's own output caused is raised
  * again afterwards, so it ends as it would have without rcleak.
  */
-static void report_at_exit(void *arg)
+static bool report_at_end(bool by_exit)
 {
 	static const struct timespec no_wait = {0, 0};
 	sigset_t pipe_only, old_mask;
 	bool found, program_pipe;
 
-	(void)arg;
-	if (atomic_exchange(&exit_reported, true))
-		return;
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 	sigemptyset(&pipe_only);
 	sigaddset(&pipe_only, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &pipe_only, &old_mask);
-	rcl_guard = 1;
-	free_runtime_caches();
-	rcl_guard = 0;
+	if (by_exit) { /* __libc_freeres would flush what _exit() drops */
+		rcl_guard = 1;
+		free_runtime_caches();
+		rcl_leave();
+	}
 	program_pipe = sigpipe_pending();
-	found = rcl_report_write_at_exit();
-	if (found && rcl_opt.exitcode != 0) {
+	found = by_exit ? rcl_report_write_at_exit()
+	                : rcl_report_write("exit", false);
+	if (by_exit && found && rcl_opt.exitcode != 0) {
 		/* exit() would flush stdio after us; _exit() does not. */
 		rcl_stdio_flush();
 		program_pipe = program_pipe || sigpipe_pending();
@@ -364,9 +368,35 @@ static void report_at_exit(void *arg)
 	pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
 	if (program_pipe && !sigismember(&old_mask, SIGPIPE))
 		raise(SIGPIPE);
-	if (found && rcl_opt.exitcode != 0)
+	return found && rcl_opt.exitcode != 0;
+}
+
+static void report_at_exit(void *arg)
+{
+	(void)arg;
+	if (atomic_exchange(&exit_reported, true))
+		return;
+	if (report_at_end(true))
 		_exit((int)rcl_opt.exitcode);
 }
+
+/*
+ * _exit() and _Exit() run no exit handlers, yet a program that ends with
+ * them (dash does) gets its report, as under valgrind. Not a child that
+ * fork() made and that did not exec: it would list as lost what only the
+ * parent's other threads held. Nor a vfork() child, which runs in the
+ * parent's memory: getpid() tells it from the process rcleak started in.
+ */
+RCLEAK_EXPORT void _exit(int status)
+{
+	if (rcl_ready && image_pid == getpid() &&
+	    !atomic_exchange(&exit_reported, true) && report_at_end(false))
+		status = (int)rcl_opt.exitcode;
+	for (;;)
+		syscall(SYS_exit_group, status);
+}
+
+RCLEAK_EXPORT void _Exit(int status) __attribute__((alias("_exit")));
 
 extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso);
 

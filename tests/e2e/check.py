@@ -1759,6 +1759,22 @@ def _(ctx):
     need(rep["summary"]["frees"] >= 200000, "frees < 200000")
 
 
+@case("underscore_exit_reports_once", "underscore_exit")
+def _(ctx):
+    # Before: no report at all, as dash ends with _exit().
+    res = ctx.run(opts={"exitcode": 0})
+    res.expect_rc(5)
+    eq(res.out, "parent ends with _exit(5)\n", "stdout")
+    eq(len(res.reports), 1, "reports (the fork and vfork children make none)")
+    rep = res.exit_report()
+    res.expect_main_pid(rep)
+    rep.expect_no_errors()
+    rep.expect_lost((48, 1))
+    expect_record(rep, "leak_before_underscore_exit", 48, 1, "malloc")
+    res = ctx.run()
+    res.expect_rc(23)
+
+
 @case("signal_handler_allocates_inside_malloc", "signal_alloc", timeout=120)
 def _(ctx):
     # Before reentry.c this hung at once: the handler waited for the table

@@ -6,7 +6,13 @@ status and any files it names are identical, at least one JSON report was
 written, and no report has a memory error (none of these programs has one;
 leaks are fine).
 
-usage: tests/real/run.py [-v] [--keep] [PATTERN...]
+Each case also checks rcleak's definitely lost bytes (summed over every
+process) against valgrind's for the same command, as recorded in
+valgrind.json: none where valgrind found none, some where it found some.
+--valgrind runs valgrind too, rewrites valgrind.json and prints the table of
+both tools' numbers that the README shows.
+
+usage: tests/real/run.py [-v] [--keep] [--valgrind] [PATTERN...]
 
 Prints "PASS name" / "FAIL name: reason" per case, a case whose program is
 not installed as "PASS name (skipped: ...)", then "N passed, N failed";
@@ -17,6 +23,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -29,6 +36,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 from testlib import communicate_or_kill  # noqa: E402
 LIB = ROOT / "build" / "librcleak.so"
 TIMEOUT = 60
+VG_TIMEOUT = 900
+VG_FILE = Path(__file__).resolve().parent / "valgrind.json"
+KINDS = ["definitely_lost", "indirectly_lost", "possibly_lost",
+         "still_reachable"]
 
 PY = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else \
     shutil.which("python3")
@@ -185,6 +196,98 @@ $t =~ s/(\d)/<$1>/g;
 print length($t), "\n";
 """
 
+# C extension modules, and children by fork, vfork (subprocess) and
+# posix_spawn.
+PYEXT = r"""
+import array, bz2, csv, ctypes, decimal, io, json, lzma, math, os, pickle
+import sqlite3, struct, subprocess, sys, unicodedata, zlib, hashlib
+import xml.etree.ElementTree as ET
+rows = [{"id": i, "name": f"n{i}", "v": i * 0.25} for i in range(2000)]
+blob = json.dumps(rows, sort_keys=True).encode()
+print(hashlib.sha256(blob).hexdigest(), hashlib.md5(blob).hexdigest())
+print(len(zlib.compress(blob, 6)), len(bz2.compress(blob)),
+      len(lzma.compress(blob)))
+print(pickle.loads(pickle.dumps(rows))[1999])
+db = sqlite3.connect(":memory:")
+db.execute("create table t(id integer primary key, name text, v real)")
+db.executemany("insert into t values (:id, :name, :v)", rows)
+print(db.execute("select count(*), sum(v), max(name) from t").fetchone())
+db.close()
+decimal.getcontext().prec = 50
+print(decimal.Decimal(1) / decimal.Decimal(7))
+print(sum(array.array("d", (math.sqrt(i) for i in range(10000)))))
+out = io.StringIO()
+csv.writer(out).writerows([r["id"], r["name"]] for r in rows[:3])
+print(out.getvalue().split())
+root = ET.fromstring("<a>" + "".join(f"<b k='{i}'/>" for i in range(500)) + "</a>")
+print(len(root), root[42].get("k"), unicodedata.name("\u00e9"))
+print(struct.unpack("<iqd", struct.pack("<iqd", 7, 1 << 40, 2.5)))
+print(ctypes.c_int(41).value + 1, ctypes.sizeof(ctypes.c_long))
+sys.stdout.flush()
+pid = os.fork()
+if pid == 0:
+    print("forked child", sum(range(1000)))
+    os._exit(0)
+os.waitpid(pid, 0)
+print(subprocess.run(["sh", "-c", "echo spawned by subprocess"],
+                     capture_output=True, text=True).stdout.strip())
+sys.stdout.flush()
+pid = os.posix_spawnp("sh", ["sh", "-c", "echo spawned by posix_spawn"],
+                      os.environ)
+print(os.waitpid(pid, 0)[1])
+"""
+
+PERL_XS = r"""
+use strict; use warnings;
+use List::Util qw(sum max min first reduce);
+use Storable qw(freeze thaw dclone);
+use POSIX qw(floor ceil strftime);
+use Digest::MD5 qw(md5_hex);
+use Data::Dumper; $Data::Dumper::Sortkeys = 1; $Data::Dumper::Indent = 1;
+use Encode qw(encode decode);
+my %h = map { ("k$_" => [$_, $_ * 2, { sq => $_ * $_ }]) } 1 .. 20000;
+my $copy = thaw(freeze(\%h));
+my $deep = dclone($copy);
+print scalar(keys %$deep), " ", sum(map { $_->[1] } values %$deep), "\n";
+print max(1 .. 5000), " ", min(map { $_ * 3 } 7 .. 90), " ",
+      (first { $_ > 4000 } 1 .. 9999), " ", (reduce { $a * $b } 1 .. 10), "\n";
+print floor(-2.5), " ", ceil(2.1), " ", strftime("%Y-%m-%d", gmtime(86400 * 365)), "\n";
+print md5_hex(join ",", sort keys %h), "\n";
+my $d = Dumper({ a => [1, 2, { b => "c" }], z => "\x{e9}t\x{e9}" });
+print length($d), "\n";
+my $bytes = encode("UTF-8", "caf\x{e9} \x{263a}" x 1000);
+print length($bytes), " ", length(decode("UTF-8", $bytes)), "\n";
+"""
+
+NODE = r"""
+const zlib = require('zlib'), crypto = require('crypto');
+const m = new Map();
+for (let i = 0; i < 100000; i++) m.set('k' + i, {i, s: String(i * 7)});
+let total = 0;
+for (const [k, v] of m) total += v.i;
+const arr = Array.from({length: 50000}, (_, i) => (i * 7919) % 50021).sort((a, b) => a - b);
+const text = JSON.stringify([...m.values()].slice(0, 5000));
+const gz = zlib.gzipSync(Buffer.from(text));
+console.log(m.size, total, arr.slice(0, 5).join(','));
+console.log(text.length, zlib.gunzipSync(gz).length);
+console.log(crypto.createHash('sha256').update(text).digest('hex'));
+console.log('abc'.repeat(1000).replace(/b/g, 'x').length);
+"""
+
+JQ_FILTER = (r'[.[] | select(.v % 3 == 0) | {id, tag: (.name | ascii_upcase)}]'
+             r' | group_by(.id % 5) | map({g: (.[0].id % 5), n: length})')
+
+MAKEFILE_J2 = """\
+N := $(shell seq 1 24)
+all: total.txt
+part%.txt:
+\t@seq 1 $* | awk '{ s += $$1 } END { print "$*", s }' > $@
+total.txt: $(addprefix part,$(addsuffix .txt,$(N)))
+\t@cat $^ | sort -n > $@
+\t@wc -l < $@
+.PHONY: all
+"""
+
 
 def write(d, name, text, mode="w"):
     p = Path(d) / name
@@ -232,10 +335,42 @@ def prep_tcl(d):
     write(d, "script.tcl", TCL)
 
 
+def prep_pyext(d):
+    write(d, "prog.py", PYEXT)
+
+
+def prep_perl_xs(d):
+    write(d, "prog.pl", PERL_XS)
+
+
+def prep_node(d):
+    write(d, "prog.js", NODE)
+
+
+def prep_jq(d):
+    items = [{"id": i, "name": f"item{i % 97}", "v": (i * 31) % 1000}
+             for i in range(30000)]
+    write(d, "in.json", json.dumps(items))
+    write(d, "filter.jq", JQ_FILTER)
+
+
+def prep_make_j2(d):
+    write(d, "Makefile", MAKEFILE_J2)
+
+
 # name, needed programs, command (run with bash -c in the work dir),
 # preparation, files whose contents must match afterwards
 CASES = [
     ("python3", [PY], f'{PY} -c "$(cat prog.py)"', prep_py, []),
+    ("python3_malloc_extensions_children", [PY],
+     f'PYTHONMALLOC=malloc {PY} prog.py', prep_pyext, []),
+    ("perl_xs_modules", ["perl"], "perl prog.pl", prep_perl_xs, []),
+    ("node", ["node"], "node prog.js", prep_node, []),
+    ("jq", ["jq"], "jq -c -S -f filter.jq in.json", prep_jq, []),
+    ("make_j2", ["make"], "make -s -j2", prep_make_j2, ["total.txt"]),
+    ("pigz_p2", ["pigz"],
+     "pigz -p 2 -6 -n -c data.bin > data.gz && pigz -dc data.gz | sha256sum",
+     prep_data, ["data.gz"]),
     ("perl_hash", ["perl"], 'perl -e "$(cat prog.pl)"', prep_perl, []),
     ("git_init_add_commit_log", ["git"],
      "set -e; git init -q repo; cd repo; printf 'one\\ntwo\\n' > a.txt; "
@@ -293,15 +428,70 @@ def run_one(cmd, cwd, preload, jsondir):
         env.pop(k, None)
     env.update(GIT_ENV)
     env.update({"LC_ALL": "C", "HOME": str(cwd), "TZ": "UTC"})
-    if preload:
+    argv, timeout = ["bash", "-c", cmd], TIMEOUT
+    if preload == "valgrind":
+        argv = ["valgrind", "--trace-children=yes", "--leak-check=full",
+                "--show-leak-kinds=all", f"--log-file={jsondir}/vg-%p.log",
+                ] + argv
+        timeout = VG_TIMEOUT
+    elif preload:
         env["LD_PRELOAD"] = str(LIB)
         env["RCLEAK_OPTIONS"] = f"exitcode=0:json_path={jsondir}/r-%p.json"
-    done = communicate_or_kill(["bash", "-c", cmd], TIMEOUT, cwd=cwd,
-                               env=env, stdin=subprocess.DEVNULL)
+    done = communicate_or_kill(argv, timeout, cwd=cwd, env=env,
+                               stdin=subprocess.DEVNULL)
     if done is None:
-        raise Fail(f"timed out after {TIMEOUT}s "
+        raise Fail(f"timed out after {timeout}s "
                    f"({'preloaded' if preload else 'natively'})")
     return done[1:]
+
+
+def rcleak_totals(reports):
+    t = {k: [0, 0] for k in KINDS}
+    for r in reports:
+        for k in KINDS:
+            t[k][0] += r["summary"][k]["bytes"]
+            t[k][1] += r["summary"][k]["blocks"]
+    t["processes"] = len(reports)
+    return t
+
+
+VG_LINE = {"definitely lost": "definitely_lost",
+           "indirectly lost": "indirectly_lost",
+           "possibly lost": "possibly_lost",
+           "still reachable": "still_reachable"}
+
+
+def valgrind_totals(logdir):
+    """Sums the leak summaries of every process valgrind logged."""
+    t = {k: [0, 0] for k in KINDS}
+    t["processes"] = t["errors"] = 0
+    for f in sorted(logdir.glob("vg-*.log")):
+        text = f.read_text(errors="replace")
+        t["processes"] += 1
+        for line in text.splitlines():
+            for label, key in VG_LINE.items():
+                m = re.search(label + r": ([\d,]+) bytes in ([\d,]+) blocks",
+                              line)
+                if m:
+                    t[key][0] += int(m.group(1).replace(",", ""))
+                    t[key][1] += int(m.group(2).replace(",", ""))
+            m = re.search(r"ERROR SUMMARY: (\d+) errors", line)
+            if m:
+                t["errors"] += int(m.group(1))
+    return t
+
+
+def check_against_valgrind(name, mine, recorded):
+    """valgrind's definite leaks, if recorded: rcleak must agree on whether
+    there are any."""
+    vg = recorded.get(name)
+    if vg is None:
+        return
+    vdef, rdef = vg["definitely_lost"][0], mine["definitely_lost"][0]
+    if vdef == 0 and rdef != 0:
+        raise Fail(f"{rdef} bytes definitely lost; valgrind finds none")
+    if vdef != 0 and rdef == 0:
+        raise Fail(f"no bytes definitely lost; valgrind finds {vdef}")
 
 
 def digest(path):
@@ -315,9 +505,10 @@ def short(b):
     return (s[:150] + "...") if len(s) > 150 else s
 
 
-def check_case(name, cmd, prep, files, tmp, verbose):
+def check_case(name, cmd, prep, files, tmp, verbose, recorded, vg_out):
     dirs = {}
-    for which in ("native", "rcleak"):
+    for which in ("native", "rcleak") + (("valgrind",) if vg_out is not None
+                                         else ()):
         # The same path both times, so tools that print it agree.
         d = tmp / "work"
         if d.exists():
@@ -325,10 +516,11 @@ def check_case(name, cmd, prep, files, tmp, verbose):
         d.mkdir()
         if prep:
             prep(d)
-        jsondir = tmp / "json"
+        jsondir = tmp / ("vg" if which == "valgrind" else "json")
         jsondir.mkdir(exist_ok=True)
         t0 = time.time()
-        rc, out, err = run_one(cmd, d, which == "rcleak", jsondir)
+        rc, out, err = run_one(cmd, d, "valgrind" if which == "valgrind"
+                               else which == "rcleak", jsondir)
         dirs[which] = (rc, out, err, {f: digest(d / f) for f in files},
                        time.time() - t0)
         if verbose:
@@ -369,7 +561,31 @@ def check_case(name, cmd, prep, files, tmp, verbose):
             fns = [fr.get("function") for fr in e.get("stack", [])[:4]]
             raise Fail(f"{len(r['errors'])} error(s) in {r.get('exe')} pid "
                        f"{r.get('pid')}: first {e.get('kind')} at {fns}")
+    mine = rcleak_totals(reports)
+    if vg_out is not None:
+        vg_out[name] = {"rcleak": mine, "valgrind": valgrind_totals(tmp / "vg")}
+        recorded = {name: vg_out[name]["valgrind"]}
+    check_against_valgrind(name, mine, recorded)
     return f"{len(reports)} reports, {nt:.1f}s native, {rt:.1f}s rcleak"
+
+
+def fmt(t):
+    return " / ".join(f"{t[k][0]:,}/{t[k][1]:,}" for k in KINDS)
+
+
+def write_valgrind(results):
+    """Keeps valgrind's numbers for the checks, prints the README table."""
+    old = json.loads(VG_FILE.read_text()) if VG_FILE.exists() else {}
+    old.update({k: v["valgrind"] for k, v in results.items()})
+    VG_FILE.write_text(json.dumps(old, indent=1, sort_keys=True) + "\n")
+    print("| program (case) | processes rcleak / valgrind | rcleak: "
+          "definite / indirect / possible / reachable (bytes/blocks) | "
+          "valgrind: the same |")
+    print("|---|---|---|---|")
+    for name, v in results.items():
+        r, g = v["rcleak"], v["valgrind"]
+        print(f"| {name} | {r['processes']} / {g['processes']} | {fmt(r)} "
+              f"| {fmt(g)} |")
 
 
 def main():
@@ -377,7 +593,10 @@ def main():
     ap.add_argument("patterns", nargs="*")
     ap.add_argument("-v", "--verbose", action="store_true")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--valgrind", action="store_true")
     args = ap.parse_args()
+    recorded = json.loads(VG_FILE.read_text()) if VG_FILE.exists() else {}
+    vg_out = {} if args.valgrind else None
     passed = failed = 0
     tmproot = Path(tempfile.mkdtemp(prefix="rcleak-real."))
     for name, progs, cmd, prep, files in CASES:
@@ -396,7 +615,8 @@ def main():
         tmp = tmproot / name
         tmp.mkdir()
         try:
-            info = check_case(name, cmd, prep, files, tmp, args.verbose)
+            info = check_case(name, cmd, prep, files, tmp, args.verbose,
+                              recorded, vg_out)
             print(f"PASS {name}" + (f"  [{info}]" if args.verbose else ""),
                   flush=True)
             passed += 1
@@ -409,6 +629,8 @@ def main():
         print(f"(files kept in {tmproot})", file=sys.stderr)
     else:
         shutil.rmtree(tmproot, ignore_errors=True)
+    if vg_out:
+        write_valgrind(vg_out)
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 
