@@ -169,28 +169,6 @@ static void drop_privileged_paths(void)
 		         "goes to stderr");
 }
 
-/* Tells scripts/rcleak-run that the library really ran in this process. */
-static void leave_marker(void)
-{
-	const char *dir = getenv("RCLEAK_RUN_DIR");
-	static const char name[] = "/active.";
-	char path[4096];
-	size_t len;
-	int fd;
-
-	if (dir == NULL || (len = strlen(dir)) > sizeof(path) - 64 ||
-	    getauxval(AT_SECURE))
-		return;
-	memcpy(path, dir, len);
-	memcpy(path + len, name, sizeof(name) - 1);
-	len += sizeof(name) - 1;
-	len += rcl_fmt_u64(path + len, (uint64_t)getpid());
-	path[len] = 0;
-	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd >= 0)
-		close(fd);
-}
-
 static void fork_prepare(void);
 static void fork_parent(void);
 static void fork_child(void);
@@ -204,7 +182,7 @@ static void boot(void)
 	rcl_guard = 1;
 	resolve();
 	/* First: a bad option exits, and rcleak-run must know we were here. */
-	leave_marker();
+	rcl_run_dir_mark();
 	parse_options();
 	dup_stderr();
 	drop_privileged_paths();

@@ -118,8 +118,11 @@ const char *rcl_free_name(enum rcl_free_kind kind)
 	return names[kind];
 }
 
-/* Records a block made from inside rcleak: kept apart, never reported. */
-static void track_internal(void *p, size_t size, uint8_t flags)
+/*
+ * Records a block made from inside rcleak: kept apart, never reported.
+ * false: no room for the record (rcleak's own memory ran out).
+ */
+static bool track_internal(void *p, size_t size, uint8_t flags)
 {
 	struct rcl_shard *s = rcl_table_shard((uintptr_t)p);
 	struct rcl_block *b;
@@ -131,9 +134,14 @@ static void track_internal(void *p, size_t size, uint8_t flags)
 		b->flags = RCL_INTERNAL | RCL_NO_CANARY | flags;
 	}
 	rcl_table_unlock(s);
+	return b != NULL;
 }
 
-static void track(void *p, size_t size, enum rcl_alloc_kind kind,
+/*
+ * false: no room for the record. The caller then fails the allocation
+ * rather than hand out a block whose free() would look invalid.
+ */
+static bool track(void *p, size_t size, enum rcl_alloc_kind kind,
                   rcl_stack_id stack)
 {
 	struct rcl_shard *s = rcl_table_shard((uintptr_t)p);
@@ -147,9 +155,10 @@ static void track(void *p, size_t size, enum rcl_alloc_kind kind,
 		b->alloc_stack = stack;
 		b->kind = (uint8_t)kind;
 		b->flags = rcl_disabled ? RCL_IGNORED : 0;
+		rcl_table_count(s, 1, 0);
 	}
-	rcl_table_count(s, 1, 0);
 	rcl_table_unlock(s);
+	return b != NULL;
 }
 
 /*
@@ -203,16 +212,20 @@ static void *internal_alloc(size_t size, size_t align, bool zero)
 		return rcl_reentry_alloc(size, align);
 	if (align > 16 || size > ((size_t)1 << 40)) {
 		p = real_alloc(size, align, zero);
-		if (p)
-			track_internal(p, size, 0);
+		if (p && !track_internal(p, size, 0)) {
+			next_free(p);
+			errno = ENOMEM;
+			return NULL;
+		}
 		return p;
 	}
 	p = rcl_meta_alloc(size ? size : 1); /* zeroed */
-	if (p == NULL) {
-		errno = ENOMEM;
-		return NULL;
+	if (p && !track_internal(p, size, RCL_OWN_MEMORY)) {
+		rcl_meta_free(p, size ? size : 1);
+		p = NULL;
 	}
-	track_internal(p, size, RCL_OWN_MEMORY);
+	if (p == NULL)
+		errno = ENOMEM;
 	return p;
 }
 
@@ -238,7 +251,11 @@ static void *alloc(size_t size, size_t align, bool zero,
 	if (p) {
 		rcl_table_prefetch((uintptr_t)p);
 		saved_errno = errno;
-		track(p, size, kind, rcl_stack_capture());
+		if (!track(p, size, kind, rcl_stack_capture())) {
+			next_free(p);
+			p = NULL;
+			saved_errno = ENOMEM;
+		}
 		errno = saved_errno;
 	}
 	rcl_leave();
@@ -500,7 +517,11 @@ static void *realloc_traced(void *p, size_t size, enum rcl_alloc_kind kind)
 	q = real_alloc(size, 0, false);
 	if (q == NULL)
 		return NULL; /* p stays live, errno from the allocator */
-	track(q, size, kind, stack);
+	if (!track(q, size, kind, stack)) {
+		next_free(q);
+		errno = ENOMEM;
+		return NULL;
+	}
 	memcpy(q, p, old < size ? old : size);
 	release(p, RCL_REALLOC_FREE, stack, true);
 	return q;

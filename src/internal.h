@@ -427,6 +427,11 @@ void rcl_report_lock(void);
 void rcl_report_unlock(void);
 const char *rcl_leak_kind_name(enum rcl_leak_kind kind);
 
+/* ---- run_dir.c: what rcleak-run learns of each process ---- */
+
+void rcl_run_dir_mark(void); /* the library runs in this process */
+void rcl_run_dir_note(const struct rcl_report *r, bool found);
+
 /* ---- mmaps.c: mappings the program made itself ---- */
 
 struct rcl_range {

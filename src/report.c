@@ -588,6 +588,8 @@ static bool write_report(const char *when, bool halted, uintptr_t self_sp,
 	if (!halted)
 		rcl_stdio_unlock();
 	found = found_problems(&r);
+	if (strcmp(when, "exit") == 0)
+		rcl_run_dir_note(&r, found);
 	rcl_meta_free(r.losses, (s.n ? s.n : 1) * sizeof(*r.losses));
 	rcl_meta_free(r.groups, r.nerrors * sizeof(*r.groups));
 	rcl_meta_free(s.v, s.cap * sizeof(*s.v));

@@ -167,7 +167,13 @@ static bool grow_records(struct rcl_shard *s)
 		return false;
 	}
 	if (s->recs == NULL) {
-		p = rcl_meta_alloc(bytes); /* pages of its own: mremap grows it */
+		/* Mapped here, not by meta.c: mremap moves it. */
+		p = rcl_sys_mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED) {
+			rcl_meta_note_failure();
+			p = NULL;
+		}
 	} else {
 		p = (void *)syscall(SYS_mremap, s->recs, old_bytes, bytes,
 		                    MREMAP_MAYMOVE);

@@ -1621,6 +1621,35 @@ def _(ctx):
          f"no 'library was not active' message: {res.tail()}")
 
 
+@case("rcleak_run_children_combined_verdict", "leak_simple",
+      "exit_status:static")
+def _(ctx):
+    # One report per process, then the wrapper's verdict over all of them:
+    # a leaking child makes it 23 though the script itself exits 7.
+    leaky, static = ctx.exes
+    d = ctx.newdir()
+    script = d / "parent.sh"
+    script.write_text(f"#!/bin/bash\n{leaky} || true\nsh -c 'exit 0'\n"
+                      f"exec {static} clean\n")
+    script.chmod(0o755)
+    res = ctx.run(how="raw", json=False, env=ctx.base_env(),
+                  cmd=[str(RUN), "--", str(script)])
+    res.expect_rc(23)
+    need("3 processes checked: 1 with problems, 1 without a report"
+         in res.err, f"no combined verdict: {res.tail()}")
+    need(re.search(r"rcleak-run:   pid \d+ /\S+/bash: no report", res.err),
+         f"the exec of the static program not told: {res.tail()}")
+    need(re.search(rf"rcleak-run:   pid \d+ {re.escape(str(leaky))}: 96 bytes "
+                   r"in 3 blocks definitely lost\n", res.err),
+         f"the leaking child not told: {res.tail()}")
+    script.write_text("#!/bin/bash\nsh -c 'exit 0'\nexit 3\n")
+    res = ctx.run(how="raw", json=False, env=ctx.base_env(),
+                  cmd=[str(RUN), "--", str(script)])
+    res.expect_rc(3)
+    need("2 processes checked: 0 with problems, 0 without a report"
+         in res.err, f"no combined verdict: {res.tail()}")
+
+
 @case("exported_symbols")
 def _(ctx):
     p = subprocess.run(["nm", "-D", "--defined-only", str(LIB)],
@@ -1757,6 +1786,27 @@ def _(ctx):
     rep.expect_no_errors()
     rep.expect_lost((0, 0), own=True)
     need(rep["summary"]["frees"] >= 200000, "frees < 200000")
+
+
+@case("allocations_fail_and_rcleak_runs_out_of_memory", "alloc_failures",
+      timeout=120)
+def _(ctx):
+    # Before: the blocks rcleak could not record were handed out anyway,
+    # and freeing them gave 241,616 false invalid frees.
+    res = ctx.run(opts={"exitcode": 0}, timeout=120)
+    res.expect_rc(0)
+    eq(res.out, "huge sizes: NULL with errno\n"
+       "out of address space: NULL with ENOMEM\n", "stdout")
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    rep.expect_lost((40, 1))
+    expect_record(rep, "leak_after_running_out", 40, 1, "malloc")
+    s = rep["summary"]
+    eq(s["allocations"] - s["frees"], 1, "allocations - frees")
+    # The record table cannot grow under the limit: the report says so.
+    eq(rep["complete"], False, "complete")
+    eq(res.err.count("rcleak: out of internal memory"), 1,
+       "warnings when rcleak's memory ran out")
 
 
 @case("underscore_exit_reports_once", "underscore_exit")
