@@ -103,3 +103,30 @@ install: $(LIB)
 
 clean:
 	rm -rf $(BUILD)
+
+# ---- fuzzing: libFuzzer on the parsers of user input (RCLEAK_OPTIONS,
+# suppression files); make fuzz FUZZ_SECONDS=600 for a long run. Each
+# harness links only what it tests. ----
+.PHONY: fuzz
+FUZZ := $(BUILD)/fuzz
+FUZZ_SECONDS ?= 30
+FUZZ_CC ?= clang
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
+             -fno-sanitize-recover=undefined -std=c11 -D_GNU_SOURCE -Isrc
+$(FUZZ)/fuzz_options: tests/fuzz/fuzz_options.c src/options.c src/out.c
+$(FUZZ)/fuzz_suppress: tests/fuzz/fuzz_suppress.c src/suppress.c src/out.c \
+                       src/meta.c
+$(FUZZ)/%: src/internal.h src/options.def | $(DEPS_OK) test-deps
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(UNWIND_CFLAGS) -o $@ $(filter %.c,$^)
+
+fuzz: $(FUZZ)/fuzz_options $(FUZZ)/fuzz_suppress
+	@for f in $^; do \
+	  name=$$(basename $$f); mkdir -p $(FUZZ)/corpus-$$name; \
+	  echo "== $$name for $(FUZZ_SECONDS) s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ)/$$name- $(FUZZ)/corpus-$$name \
+	    tests/fuzz/seeds-$${name#fuzz_} 2>$(FUZZ)/$$name.log || \
+	    { tail -40 $(FUZZ)/$$name.log; echo "fuzz: $$name failed"; exit 1; }; \
+	  grep -E "stat::number_of_executed_units|stat::new_units_added" $(FUZZ)/$$name.log; \
+	done

@@ -171,6 +171,7 @@ void rcl_options_defaults(struct rcl_options *o);
 void rcl_options_absolute_paths(struct rcl_options *o);
 /* Forgets log_path, json_path and suppressions; true if any was set. */
 bool rcl_options_drop_paths(struct rcl_options *o);
+void rcl_options_forget_strings(void); /* values parsed so far go stale */
 
 /* ---- meta.c: rcleak's own memory, from mmap, never the interposed heap */
 
@@ -602,6 +603,7 @@ struct rcl_out {
 void rcl_out_init_fd(struct rcl_out *o, int fd);
 void rcl_out_str(struct rcl_out *o, const char *s);
 void rcl_out_mem(struct rcl_out *o, const char *s, size_t n);
+void rcl_out_text(struct rcl_out *o, const char *s, size_t n);
 void rcl_out_chr(struct rcl_out *o, char c);
 void rcl_out_u64(struct rcl_out *o, uint64_t v);
 void rcl_out_i64(struct rcl_out *o, int64_t v);
@@ -640,6 +642,7 @@ int rcl_suppress_parse(char *text, size_t len, const char *file,
                        const char *path, struct rcl_out *err);
 bool rcl_suppress_template_match(const char *templ, const char *str);
 const struct rcl_suppression *rcl_suppress_list(void);
+void rcl_suppress_forget(void);
 /* First suppression matching any frame of stack; needs symbolize_begin. */
 struct rcl_suppression *rcl_suppress_match(rcl_stack_id stack);
 void rcl_suppress_count(struct rcl_suppression *s, uint64_t blocks,

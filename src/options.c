@@ -103,6 +103,21 @@ static void say(char *msg, size_t msglen, size_t *at, const char *s)
 	msg[*at] = 0;
 }
 
+/*
+ * Appends n bytes of the user's text, a control character as '?': the
+ * message stays one line whatever RCLEAK_OPTIONS holds.
+ */
+static void say_text(char *msg, size_t msglen, size_t *at, const char *s,
+                     size_t n)
+{
+	for (size_t j = 0; j < n && *at + 1 < msglen; j++) {
+		unsigned char c = (unsigned char)s[j];
+
+		msg[(*at)++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+	}
+	msg[*at] = 0;
+}
+
 static void say_num(char *msg, size_t msglen, size_t *at, long v)
 {
 	char tmp[24];
@@ -142,9 +157,7 @@ static void bad_value(char *msg, size_t msglen, size_t *at, const char *key,
 {
 	say(msg, msglen, at, key);
 	say(msg, msglen, at, "=");
-	for (size_t j = 0; j < vlen && *at + 1 < msglen; j++)
-		msg[(*at)++] = val[j];
-	msg[*at] = 0;
+	say_text(msg, msglen, at, val, vlen);
 }
 
 static int set_one(struct rcl_options *o, const char *key, size_t klen,
@@ -212,9 +225,7 @@ static int set_one(struct rcl_options *o, const char *key, size_t klen,
 		return 0;
 	}
 	say(msg, msglen, &at, "unknown key '");
-	for (size_t j = 0; j < klen && at + 1 < msglen; j++)
-		msg[at++] = key[j];
-	msg[at] = 0;
+	say_text(msg, msglen, &at, key, klen);
 	say(msg, msglen, &at, "'; known keys:");
 	for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
 		say(msg, msglen, &at, " ");
@@ -241,9 +252,7 @@ int rcl_options_parse(struct rcl_options *o, const char *s, char *msg,
 		eq = memchr(s, '=', len);
 		if (eq == NULL) {
 			say(msg, msglen, &at, "'");
-			for (size_t j = 0; j < len && at + 1 < msglen; j++)
-				msg[at++] = s[j];
-			msg[at] = 0;
+			say_text(msg, msglen, &at, s, len);
 			say(msg, msglen, &at, "' is not key=value");
 			return -EINVAL;
 		}
@@ -254,6 +263,12 @@ int rcl_options_parse(struct rcl_options *o, const char *s, char *msg,
 		s += len;
 	}
 	return 0;
+}
+
+/* Forgets the strings of every earlier parse (for the fuzzer). */
+void rcl_options_forget_strings(void)
+{
+	str_used = 0;
 }
 
 /*

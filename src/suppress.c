@@ -136,6 +136,19 @@ static struct rcl_suppression *add(const char *pattern, const char *file,
 	return s;
 }
 
+/* Forgets every suppression (the tests and the fuzzer start afresh). */
+void rcl_suppress_forget(void)
+{
+	while (head) {
+		struct rcl_suppression *next = head->next;
+
+		rcl_meta_free(head, sizeof(*head));
+		head = next;
+	}
+	tail = NULL;
+	drop_cache();
+}
+
 /*
  * "rcleak: FILE:LINE: 'TEXT' ignored (WHY); allowed: ..." as one line;
  * why_arg, when not NULL, is quoted after why.
@@ -149,12 +162,12 @@ static void malformed(struct rcl_out *err, const char *file, unsigned line,
 	rcl_out_chr(err, ':');
 	rcl_out_u64(err, line);
 	rcl_out_str(err, ": '");
-	rcl_out_mem(err, text, len);
+	rcl_out_text(err, text, len);
 	rcl_out_str(err, "' ignored (");
 	rcl_out_str(err, why);
 	if (why_arg) {
 		rcl_out_str(err, " '");
-		rcl_out_mem(err, why_arg, arg_len);
+		rcl_out_text(err, why_arg, arg_len);
 		rcl_out_chr(err, '\'');
 	}
 	rcl_out_str(err, "); allowed: 'leak:PATTERN' lines, '#' comments, "
@@ -209,6 +222,11 @@ int rcl_suppress_parse(char *text, size_t len, const char *file,
 		} else if (pat == eol) {
 			malformed(err, file, line, p, (size_t)(eol - p),
 			          "no pattern after 'leak:'", NULL, 0);
+			bad++;
+		} else if (memchr(pat, 0, (size_t)(eol - pat))) {
+			/* cut short there, it would match every stack */
+			malformed(err, file, line, p, (size_t)(eol - p),
+			          "a NUL byte in the pattern", NULL, 0);
 			bad++;
 		} else {
 			*eol = 0; /* text[len] is writable for the last line */

@@ -34,9 +34,20 @@ check_clang() {
 	fi
 }
 
+# The parsers of user input under libFuzzer, briefly (make fuzz for more).
+check_fuzz() {
+	command -v clang >/dev/null 2>&1 || { echo "PASS fuzz (skipped: no clang)"; return; }
+	if make -s fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-10}" >build/fuzz.log 2>&1; then
+		echo "PASS fuzz/options_and_suppressions"
+	else
+		echo "FAIL fuzz/options_and_suppressions: see build/fuzz.log"
+	fi
+}
+
 {
 	check_docs
 	check_clang
+	check_fuzz
 	run_unit
 	[ -f tests/e2e/check.py ] && python3 tests/e2e/check.py
 	[ -x tests/real/run.sh ] && tests/real/run.sh

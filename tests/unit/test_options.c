@@ -88,6 +88,21 @@ static void tiny_message_buffer_is_safe(void)
 	CHECK_EQ(strlen(msg), 7);
 }
 
+/* Found by make fuzz: a newline in RCLEAK_OPTIONS split the message. */
+static void message_is_one_line(void)
+{
+	struct rcl_options o;
+	char msg[256];
+
+	rcl_options_defaults(&o);
+	CHECK(rcl_options_parse(&o, "dep\nth=1", msg, sizeof(msg)) < 0);
+	CHECK(strncmp(msg, "unknown key 'dep?th'", 20) == 0);
+	CHECK(rcl_options_parse(&o, "depth=1\r\n", msg, sizeof(msg)) < 0);
+	CHECK(strncmp(msg, "depth=1??: allowed", 18) == 0);
+	CHECK(rcl_options_parse(&o, "\x1b[31m", msg, sizeof(msg)) < 0);
+	CHECK_STR(msg, "'?[31m' is not key=value");
+}
+
 TEST_MAIN("options", TEST(defaults), TEST(parses_all_types),
           TEST(unknown_key_is_named), TEST(bad_values_name_key_and_range),
-          TEST(tiny_message_buffer_is_safe))
+          TEST(tiny_message_buffer_is_safe), TEST(message_is_one_line))

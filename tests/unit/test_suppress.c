@@ -448,9 +448,30 @@ static void stacks_match_by_module(void)
 	rcl_symbolize_end();
 }
 
+/* Found by make fuzz: "leak:\0x" made an empty pattern, which matched
+ * every stack. */
+static void nul_byte_in_pattern_is_refused(void)
+{
+	char text[] = "leak:\0\0^main\nleak:nul_ok_fn\n";
+	const struct rcl_suppression *before = last(), *s;
+	struct rcl_out o;
+
+	mem_out(&o);
+	CHECK_EQ(rcl_suppress_parse(text, sizeof(text) - 1, "n.supp",
+	                            "/abs/n.supp", &o),
+	         1);
+	CHECK_STR(captured, "rcleak: n.supp:1: 'leak:??^main' ignored (a NUL "
+	                    "byte in the pattern); allowed: 'leak:PATTERN' "
+	                    "lines, '#' comments, empty lines\n");
+	s = after(before);
+	CHECK(s != NULL && strcmp(s->pattern, "nul_ok_fn") == 0 &&
+	      s->next == NULL);
+}
+
 TEST_MAIN("suppress", TEST(substring), TEST(star), TEST(anchors), TEST(empty),
           TEST(parser_lines_and_messages), TEST(unreadable_file),
           TEST(file_is_read), TEST(stacks_match_by_function),
           TEST(apply_suppresses_blocks_and_what_they_keep),
           TEST(writers_list_matched_suppressions),
-          TEST(suggestion_names_frame0), TEST(stacks_match_by_module))
+          TEST(suggestion_names_frame0), TEST(stacks_match_by_module),
+          TEST(nul_byte_in_pattern_is_refused))
