@@ -894,6 +894,23 @@ def check_invalid(ctx, variant, fn):
     return e
 
 
+@case("invalid_free_of_pointers_from_nowhere", "bad_pointers")
+def _(ctx):
+    res = ctx.run(opts={"exitcode": 0})
+    res.expect_rc(0)
+    eq(res.out, "realloc of an mmap page: NULL\n"
+       "usable size of an unmapped address: 0\nsurvived\n", "stdout")
+    rep = res.exit_report()
+    errs = rep.expect_errors(["invalid_free"] * 6)
+    eq(errs[0]["address"], "0x10", "first address")
+    for e in errs[:5]:
+        eq(e["deallocator"], "free", "deallocator")
+        expect_frame(e["stack"], 0, "free_bad", "stack")
+    eq(errs[5]["deallocator"], "realloc", "deallocator of the last")
+    expect_frame(errs[5]["stack"], 0, "main", "stack")
+    rep.expect_lost((0, 0))
+
+
 @case("invalid_free_stack", "invalid_free")
 def _(ctx):
     check_invalid(ctx, "stack", "free_stack_ptr")
@@ -1676,12 +1693,13 @@ def _(ctx):
       "exit_status", "fork", "api_ignore", "api_disable", "stdout_preserved",
       "thread_exit", "threads_at_exit", "leak_indirect", "check_while_busy",
       "many_threads", "cross_thread_free", "fork_threads", "recursion",
-      "many_sizes", "at_exit_free", "cxx_bad_alloc", "system_popen")
+      "many_sizes", "at_exit_free", "cxx_bad_alloc", "system_popen",
+      "stress_mix", "underscore_exit", "alloc_failures")
 def _(ctx):
     """The test programs themselves are right: natively, no self-check
     fails and each exits as its header says (run without rcleak)."""
     special = {"exit_status": (["clean"], 7), "api_ignore": (["only"], 0),
-               "thread_exit": ([], 3)}
+               "thread_exit": ([], 3), "underscore_exit": ([], 5)}
     for exe in ctx.exes:
         args, want = special.get(base(str(exe)), ([], 0))
         res = ctx.run(exe=exe, args=args, how="native", json=False)
@@ -1840,6 +1858,26 @@ def _(ctx):
                   kinds=["still_reachable"])
     s = rep["summary"]
     eq(s["allocations"] - s["frees"], 1, "allocations - frees")
+
+
+@case("stress_8_threads_every_function", "stress_mix", timeout=180)
+def _(ctx):
+    res = ctx.run(opts={"exitcode": 0}, timeout=180)
+    res.expect_rc(0)
+    eq(res.out, "intact\n", "stdout (block contents)")
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    rep.expect_lost((1440, 24))
+    for fn, size, allocator in (("leak_three", 100, "malloc"),
+                                ("leak_three", 50, "new[]"),
+                                ("leak_three", 30, "calloc")):
+        recs = [x for x in rep.own() if x["bytes"] == 8 * size and
+                x.get("allocator") == allocator and
+                fn_is(frame_fn(x["stack"], 0), fn)]
+        eq(len(recs), 1, f"records of {allocator}({size}) from {fn}")
+    s = rep["summary"]
+    eq(s["allocations"] - s["frees"], 24, "allocations - frees")
+    need(s["allocations"] > 200000, f"allocations {s['allocations']}")
 
 
 def check_recursion(ctx, depth):
