@@ -596,6 +596,7 @@ struct rcl_out {
 	void (*write)(struct rcl_out *o, const char *buf, size_t len);
 	int fd;
 	bool failed; /* a write failed: the rest is dropped */
+	int error;   /* errno of the failed write */
 	size_t len;
 	char buf[8192];
 };

@@ -18,6 +18,7 @@ static void write_fd(struct rcl_out *o, const char *buf, size_t len)
 			continue;
 		if (n <= 0) {
 			o->failed = true;
+			o->error = n < 0 ? errno : ENOSPC;
 			return;
 		}
 		buf += n;
@@ -30,6 +31,7 @@ void rcl_out_init_fd(struct rcl_out *o, int fd)
 	o->write = write_fd;
 	o->fd = fd;
 	o->failed = fd < 0;
+	o->error = fd < 0 ? EBADF : 0;
 	o->len = 0;
 }
 

@@ -383,6 +383,27 @@ static bool json_file(const struct rcl_report *r, char *path, size_t len)
 	return true;
 }
 
+/* "rcleak: cannot VERB OPTION 'PATH': WHY[; the report goes to stderr]" */
+static void say_cannot(const char *verb, const char *option, const char *path,
+                       int error)
+{
+	struct rcl_out o;
+
+	rcl_out_init_fd(&o, rcl_stderr_fd());
+	rcl_out_str(&o, "rcleak: cannot ");
+	rcl_out_str(&o, verb);
+	rcl_out_chr(&o, ' ');
+	rcl_out_str(&o, option);
+	rcl_out_str(&o, " '");
+	rcl_out_str(&o, path);
+	rcl_out_str(&o, "': ");
+	rcl_out_str(&o, strerror(error));
+	if (option[0] == 'l')
+		rcl_out_str(&o, "; the report goes to stderr");
+	rcl_out_chr(&o, '\n');
+	rcl_out_flush(&o);
+}
+
 /*
  * Opens a report file; on failure says why and returns -1. The first text
  * report of a process truncates log_path, later ones (checks, then the
@@ -403,21 +424,8 @@ static int open_report(const char *option, const char *pattern,
 	errno = ENAMETOOLONG;
 	if (path)
 		fd = open(path, flags, 0600);
-	if (fd < 0) {
-		struct rcl_out o;
-
-		rcl_out_init_fd(&o, rcl_stderr_fd());
-		rcl_out_str(&o, "rcleak: cannot open ");
-		rcl_out_str(&o, option);
-		rcl_out_str(&o, " '");
-		rcl_out_str(&o, path ? path : pattern);
-		rcl_out_str(&o, "': ");
-		rcl_out_str(&o, strerror(errno));
-		if (option[0] == 'l')
-			rcl_out_str(&o, "; the report goes to stderr");
-		rcl_out_chr(&o, '\n');
-		rcl_out_flush(&o);
-	}
+	if (fd < 0)
+		say_cannot("open", option, path ? path : pattern, errno);
 	return fd;
 }
 
@@ -438,8 +446,15 @@ static void emit(const struct rcl_report *r)
 	rcl_out_init_fd(o, fd >= 0 ? fd : rcl_stderr_fd());
 	rcl_text_write(o, r);
 	rcl_out_flush(o);
-	if (fd >= 0)
+	if (fd >= 0) {
 		close(fd);
+		if (o->failed) { /* a full disk, /dev/full: stderr then */
+			say_cannot("write", "log_path", path, o->error);
+			rcl_out_init_fd(o, rcl_stderr_fd());
+			rcl_text_write(o, r);
+			rcl_out_flush(o);
+		}
+	}
 	if (rcl_opt.json_path[0]) {
 		fd =
 		    open_report("json_path", rcl_opt.json_path,
@@ -449,6 +464,9 @@ static void emit(const struct rcl_report *r)
 			rcl_json_write(o, r);
 			rcl_out_flush(o);
 			close(fd);
+			if (o->failed)
+				say_cannot("write", "json_path", path,
+				           o->error);
 		}
 	}
 	rcl_meta_free(o, sizeof(*o));

@@ -1494,6 +1494,20 @@ def _(ctx):
          f"report not on stderr, or suppressed: {res.tail()}")
 
 
+@case("report_paths_on_a_full_device", "leak_simple")
+def _(ctx):
+    # Before: both reports vanished without a word.
+    res = ctx.run(opts={"log_path": "/dev/full", "json_path": "/dev/full"},
+                  json=False)
+    res.expect_rc(23)
+    need("rcleak: cannot write log_path '/dev/full': No space left on "
+         "device; the report goes to stderr\n" in res.err and
+         "rcleak: cannot write json_path '/dev/full': No space left on "
+         "device\n" in res.err, f"no message: {res.tail()}")
+    need("96 bytes in 3 blocks are definitely lost" in res.err,
+         f"report did not fall back to stderr: {res.tail()}")
+
+
 # rcleak-run and the library itself
 
 @case("rcleak_run_help")
