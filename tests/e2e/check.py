@@ -1681,6 +1681,34 @@ def _(ctx):
          in res.err, f"no combined verdict: {res.tail()}")
 
 
+def interrupted(ctx, args):
+    """rcleak-run on sigint_wait, interrupted with SIGINT once ready."""
+    d = ctx.newdir()
+    env = ctx.base_env()
+    p = subprocess.Popen([str(RUN), "--json", str(d / "r.json"), "--",
+                          str(ctx.exe)] + args, env=env, cwd=d,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         stdin=subprocess.DEVNULL, text=True)
+    need(p.stdout.readline() == "ready\n", "program did not start")
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    return p.returncode, err, d / "r.json"
+
+
+@case("sigint_handled_reports_killed_says_so", "sigint_wait")
+def _(ctx):
+    rc, err, js = interrupted(ctx, ["handle"])
+    eq(rc, 23, "exit status when the handler exits (a leak was found)")
+    need("10 bytes in 1 blocks are definitely lost" in err or
+         "10 bytes in 1 block is definitely lost" in err,
+         f"no report after the handler's exit(): {err[-300:]}")
+    need(js.exists(), "no JSON report")
+    rc, err, js = interrupted(ctx, [])
+    eq(rc, 130, "exit status when SIGINT kills it")
+    need("was killed by SIGINT" in err, f"not told: {err[-300:]}")
+    need(not js.exists(), "a report from a killed process")
+
+
 @case("exported_symbols")
 def _(ctx):
     p = subprocess.run(["nm", "-D", "--defined-only", str(LIB)],
