@@ -1716,7 +1716,7 @@ def _(ctx):
                        text=True)
     eq(p.returncode, 0, "nm exit status")
     ok = re.compile(
-        r"(malloc|free|cfree|dlclose|pthread_create|thrd_create|mmap|mmap64|munmap|mremap|"
+        r"(malloc|free|cfree|dlclose|pthread_create|thrd_create|mmap|mmap64|munmap|mremap|_exit|_Exit|"
         r"calloc|realloc|reallocarray|posix_memalign|"
         r"aligned_alloc|memalign|valloc|pvalloc|malloc_usable_size|strdup|"
         r"strndup|_Zn[wa]\w+|_Zd[la]\w+|rcleak_\w+|_init|_fini)(@.*)?")
