@@ -80,8 +80,10 @@ int main(void)
 		n++;
 	}
 	setrlimit(RLIMIT_AS, &old);
-	while (n > 0)
+	while (n > 0) { /* no stale copy may point at the block leaked next */
 		free(blocks[--n]);
+		blocks[n] = NULL;
+	}
 	leak_after_running_out();
 	printf("huge sizes: %s\n", bad ? "WRONG" : "NULL with errno");
 	printf("out of address space: %s\n", got_null ? "NULL with ENOMEM" : "no");
