@@ -69,13 +69,37 @@ static __thread struct holder *mine __attribute__((tls_model("initial-exec")));
 /* Set once the thread's exit flushed its batch: nothing would flush again. */
 static __thread bool flushed __attribute__((tls_model("initial-exec")));
 
-/* Frees what an evicted batch holds, checking the poison first. */
+#define PREFETCH_AHEAD 6
+
+/*
+ * The memory of a block about to be released: the poisoned start, where
+ * glibc's free also reads the chunk header, and the next chunk's header,
+ * which it reads to merge free neighbours.
+ */
+static void prefetch_block(const struct rcl_freed *rec)
+{
+	const char *p = (const char *)rec->block.addr;
+
+	__builtin_prefetch(p);
+	__builtin_prefetch(p + rcl_block_size(&rec->block) + RCL_CANARY_SIZE);
+}
+
+/*
+ * Frees what an evicted batch holds, checking the poison first. The
+ * blocks left the cache long ago: their misses are overlapped by
+ * prefetching a few blocks ahead, instead of taken one after the other.
+ */
 static void release_all(struct batch *b)
 {
 	uint32_t n = atomic_load_explicit(&b->n, memory_order_relaxed);
 
-	for (uint32_t i = 0; i < n; i++)
+	for (uint32_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
+		prefetch_block(&b->rec[i]);
+	for (uint32_t i = 0; i < n; i++) {
+		if (i + PREFETCH_AHEAD < n)
+			prefetch_block(&b->rec[i + PREFETCH_AHEAD]);
 		rcl_heap_release(&b->rec[i]);
+	}
 }
 
 static void fifo_push(struct fifo *f, struct batch *b)
