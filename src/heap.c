@@ -528,8 +528,9 @@ static void *realloc_traced(void *p, size_t size, enum rcl_alloc_kind kind)
 }
 
 /*
- * realloc from a signal handler on top of rcleak (reentry.c): the table
- * may not be looked at, so the old size is the next allocator's.
+ * realloc from a signal handler on top of rcleak (reentry.c): the new
+ * block comes from reentry.c and the old one is freed later. The old size
+ * is the record's, unless the interrupted call holds the record's shard.
  */
 static void *realloc_reentered(void *p, size_t size)
 {

@@ -298,6 +298,11 @@ def write(d, name, text, mode="w"):
     return p
 
 
+def writes(name, text):
+    """The preparation that writes one file."""
+    return lambda d: write(d, name, text)
+
+
 def prep_sort(d):
     write(d, "lines.txt", gen_lines(200000))
 
@@ -310,41 +315,17 @@ def prep_data(d):
     write(d, "data.bin", gen_data(6 << 20))
 
 
-def prep_make(d):
-    write(d, "Makefile", MAKEFILE)
-
 
 def prep_cc(d):
     write(d, "small.c", SMALL_C)
     write(d, "small.cpp", SMALL_CPP)
 
 
-def prep_sql(d):
-    write(d, "script.sql", SQL)
 
 
-def prep_py(d):
-    write(d, "prog.py", PYCODE)
 
 
-def prep_perl(d):
-    write(d, "prog.pl", PERL)
 
-
-def prep_tcl(d):
-    write(d, "script.tcl", TCL)
-
-
-def prep_pyext(d):
-    write(d, "prog.py", PYEXT)
-
-
-def prep_perl_xs(d):
-    write(d, "prog.pl", PERL_XS)
-
-
-def prep_node(d):
-    write(d, "prog.js", NODE)
 
 
 def prep_jq(d):
@@ -354,24 +335,25 @@ def prep_jq(d):
     write(d, "filter.jq", JQ_FILTER)
 
 
-def prep_make_j2(d):
-    write(d, "Makefile", MAKEFILE_J2)
-
 
 # name, needed programs, command (run with bash -c in the work dir),
 # preparation, files whose contents must match afterwards
 CASES = [
-    ("python3", [PY], f'{PY} -c "$(cat prog.py)"', prep_py, []),
+    ("python3", [PY], f'{PY} -c "$(cat prog.py)"',
+     writes("prog.py", PYCODE), []),
     ("python3_malloc_extensions_children", [PY],
-     f'PYTHONMALLOC=malloc {PY} prog.py', prep_pyext, []),
-    ("perl_xs_modules", ["perl"], "perl prog.pl", prep_perl_xs, []),
-    ("node", ["node"], "node prog.js", prep_node, []),
+     f'PYTHONMALLOC=malloc {PY} prog.py', writes("prog.py", PYEXT), []),
+    ("perl_xs_modules", ["perl"], "perl prog.pl",
+     writes("prog.pl", PERL_XS), []),
+    ("node", ["node"], "node prog.js", writes("prog.js", NODE), []),
     ("jq", ["jq"], "jq -c -S -f filter.jq in.json", prep_jq, []),
-    ("make_j2", ["make"], "make -s -j2", prep_make_j2, ["total.txt"]),
+    ("make_j2", ["make"], "make -s -j2", writes("Makefile", MAKEFILE_J2),
+     ["total.txt"]),
     ("pigz_p2", ["pigz"],
      "pigz -p 2 -6 -n -c data.bin > data.gz && pigz -dc data.gz | sha256sum",
      prep_data, ["data.gz"]),
-    ("perl_hash", ["perl"], 'perl -e "$(cat prog.pl)"', prep_perl, []),
+    ("perl_hash", ["perl"], 'perl -e "$(cat prog.pl)"',
+     writes("prog.pl", PERL), []),
     ("git_init_add_commit_log", ["git"],
      "set -e; git init -q repo; cd repo; printf 'one\\ntwo\\n' > a.txt; "
      "mkdir sub; seq 1 500 > sub/b.txt; git add .; "
@@ -392,9 +374,10 @@ CASES = [
      "declare -A m; for i in {1..2000}; do m[k$i]=$i; done; echo ${#m[@]}'",
      None, []),
     ("make", ["make"], "make -s -f Makefile && make -s -f Makefile",
-     prep_make, ["summary.txt"]),
-    ("sqlite3", ["sqlite3"], "sqlite3 :memory: < script.sql", prep_sql, []),
-    ("tclsh", ["tclsh"], "tclsh script.tcl", prep_tcl, []),
+     writes("Makefile", MAKEFILE), ["summary.txt"]),
+    ("sqlite3", ["sqlite3"], "sqlite3 :memory: < script.sql",
+     writes("script.sql", SQL), []),
+    ("tclsh", ["tclsh"], "tclsh script.tcl", writes("script.tcl", TCL), []),
     ("awk", [AWK],
      f"{AWK} '{{ n[$2]++; s += $1 }} END {{ for (k in n) c++; "
      f"print c, s, NR }}' text.txt", prep_text, []),
@@ -566,7 +549,8 @@ def check_case(name, cmd, prep, files, tmp, verbose, recorded, vg_out):
                        f"{r.get('pid')}: first {e.get('kind')} at {fns}")
     mine = rcleak_totals(reports)
     if vg_out is not None:
-        vg_out[name] = {"rcleak": mine, "valgrind": valgrind_totals(tmp / "vg")}
+        vg_out[name] = {"rcleak": mine,
+                        "valgrind": valgrind_totals(tmp / "vg")}
         recorded = {name: vg_out[name]["valgrind"]}
     check_against_valgrind(name, mine, recorded)
     return f"{len(reports)} reports, {nt:.1f}s native, {rt:.1f}s rcleak"
