@@ -358,7 +358,7 @@ static void release(void *p, enum rcl_free_kind how, rcl_stack_id stack,
 	struct rcl_block *b;
 	struct rcl_freed copy;
 	size_t overflow_at = 0, size;
-	bool overflow;
+	bool overflow, quarantined;
 
 	rcl_table_lock(s);
 	b = rcl_table_find(s, (uintptr_t)p);
@@ -377,7 +377,14 @@ static void release(void *p, enum rcl_free_kind how, rcl_stack_id stack,
 		internal_free(p, &rec);
 		return;
 	}
-	overflow = !rcl_heap_canary_ok(b, &overflow_at);
+	size = rcl_block_size(b);
+	quarantined = size <= quarantine_budget() && quarantine_budget() != 0;
+	/*
+	 * A quarantined block's canary is checked when it leaves (or at the
+	 * report), with its poison: there its line is prefetched, while here,
+	 * past the end of what the program touched, it is a miss of its own.
+	 */
+	overflow = !quarantined && !rcl_heap_canary_ok(b, &overflow_at);
 	if (overflow)
 		b->flags |= RCL_DAMAGED;
 	rcl_table_count(s, 0, 1);
@@ -392,8 +399,7 @@ static void release(void *p, enum rcl_free_kind how, rcl_stack_id stack,
 	if (RCL_UNLIKELY(overflow))
 		block_error(RCL_HEAP_OVERFLOW, &copy.block, stack, how,
 		            overflow_at, stack);
-	size = rcl_block_size(&copy.block);
-	if (size > quarantine_budget() || quarantine_budget() == 0) {
+	if (!quarantined) {
 		next_free(p);
 		return;
 	}
@@ -437,13 +443,33 @@ void rcl_heap_free_deferred(void *p, enum rcl_free_kind how)
  */
 void rcl_heap_release(const struct rcl_freed *rec)
 {
+	struct rcl_error e;
+
+	if (rcl_heap_freed_damaged(rec, &e))
+		rcl_error_raise(&e);
+	next_free((void *)rec->block.addr);
+}
+
+/*
+ * A quarantined block, checked once: its canary (an overflow before the
+ * free), then its poison (a write after it). false when intact.
+ */
+bool rcl_heap_freed_damaged(const struct rcl_freed *rec, struct rcl_error *e)
+{
+	const struct rcl_block *b = &rec->block;
 	size_t offset = 0;
 
-	if (!(rec->block.flags & RCL_DAMAGED) &&
-	    !rcl_heap_poison_ok(&rec->block, &offset))
-		block_error(RCL_WRITE_AFTER_FREE, &rec->block, rec->free_stack,
-		            RCL_FREE, offset, 0);
-	next_free((void *)rec->block.addr);
+	if (b->flags & RCL_DAMAGED)
+		return false;
+	if (!rcl_heap_canary_ok(b, &offset))
+		*e = rcl_block_error(RCL_HEAP_OVERFLOW, b, rec->free_stack,
+		                     RCL_FREE, offset, rec->free_stack);
+	else if (!rcl_heap_poison_ok(b, &offset))
+		*e = rcl_block_error(RCL_WRITE_AFTER_FREE, b, rec->free_stack,
+		                     RCL_FREE, offset, 0);
+	else
+		return false;
+	return true;
 }
 
 /*

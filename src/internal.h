@@ -310,6 +310,8 @@ size_t rcl_heap_usable_size(void *p);
 void rcl_heap_free_deferred(void *p, enum rcl_free_kind how);
 /* Releases an evicted quarantine block for good: check, untrack, free. */
 void rcl_heap_release(const struct rcl_freed *rec);
+struct rcl_error;
+bool rcl_heap_freed_damaged(const struct rcl_freed *rec, struct rcl_error *e);
 bool rcl_heap_canary_ok(const struct rcl_block *b, size_t *offset);
 bool rcl_heap_canary_at(uintptr_t addr, size_t size, size_t *offset);
 bool rcl_heap_poison_ok(const struct rcl_block *b, size_t *offset);

@@ -376,18 +376,14 @@ struct check {
 	int n;
 };
 
-static bool check_poison(struct rcl_freed *rec, void *arg)
+static bool check_one(struct rcl_freed *rec, void *arg)
 {
-	struct rcl_block *b = &rec->block;
 	struct check *c = arg;
-	size_t offset;
 
-	if ((b->flags & RCL_DAMAGED) || rcl_heap_poison_ok(b, &offset))
+	if (!rcl_heap_freed_damaged(rec, &c->found[c->n]))
 		return true;
-	b->flags |= RCL_DAMAGED;
-	c->found[c->n++] = rcl_block_error(RCL_WRITE_AFTER_FREE, b,
-	                                   rec->free_stack, RCL_FREE, offset, 0);
-	return c->n < CHECK_GROUP;
+	rec->block.flags |= RCL_DAMAGED;
+	return ++c->n < CHECK_GROUP;
 }
 
 void rcl_quarantine_check_all(void)
@@ -397,7 +393,7 @@ void rcl_quarantine_check_all(void)
 	do {
 		c.n = 0;
 		rcl_lock(&q_lock);
-		walk(check_poison, &c);
+		walk(check_one, &c);
 		rcl_unlock(&q_lock);
 		for (int i = 0; i < c.n; i++)
 			rcl_error_raise(&c.found[i]);

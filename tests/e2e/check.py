@@ -973,17 +973,20 @@ def _(ctx):
 
 @case("heap_overflow_at_free", "heap_overflow")
 def _(ctx):
-    res = ctx.run(args=["free"], opts={"exitcode": 0})
-    res.expect_rc(0)
-    rep = res.exit_report()
-    rep.expect_lost((0, 0))
-    errs = rep.expect_errors(["heap_overflow"] * 4)
-    for e, (off, size, sfx) in zip(errs, ((0, 10, "a"), (3, 20, "b"),
-                                          (1, 15, "c"), (0, 64, "d"))):
-        eq((e.get("offset"), e.get("size")), (off, size),
-           f"block {sfx}: (offset, size)")
-        expect_frame(e["stack"], 0, "free_" + sfx, "stack")
-        expect_frame(e["alloc_stack"], 0, "alloc_" + sfx, "alloc_stack")
+    # Checked at the free without a quarantine, as the block leaves it (or
+    # at exit) with one: the same errors either way.
+    for q in (0, 4):
+        res = ctx.run(args=["free"], opts={"exitcode": 0, "quarantine_mb": q})
+        res.expect_rc(0)
+        rep = res.exit_report()
+        rep.expect_lost((0, 0))
+        errs = rep.expect_errors(["heap_overflow"] * 4)
+        for e, (off, size, sfx) in zip(errs, ((0, 10, "a"), (3, 20, "b"),
+                                              (1, 15, "c"), (0, 64, "d"))):
+            eq((e.get("offset"), e.get("size")), (off, size),
+               f"block {sfx}: (offset, size), quarantine_mb={q}")
+            expect_frame(e["stack"], 0, "free_" + sfx, "stack")
+            expect_frame(e["alloc_stack"], 0, "alloc_" + sfx, "alloc_stack")
 
 
 @case("heap_overflow_never_freed", "heap_overflow")
