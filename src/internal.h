@@ -510,18 +510,21 @@ void rcl_roots_release(struct rcl_roots *rt);
 
 /* ---- scan.c: reachability of the live blocks ---- */
 
-/* A live block as the report sees it, in one consistent snapshot. */
+/*
+ * A live block as the report sees it, in one consistent snapshot: 24
+ * bytes, as the exit report holds one per live block on top of the table.
+ */
 struct rcl_snap {
 	uintptr_t addr;
-	size_t size;
+	uint64_t size : 48;      /* 48 bits: any x86-64 user address space */
+	uint64_t alloc_kind : 4; /* enum rcl_alloc_kind */
+	uint64_t kind : 3;       /* enum rcl_leak_kind: the verdict */
+	uint64_t mark : 2;       /* scan.c's working state */
+	uint64_t root : 1;       /* reachable by rule: ignored, loader, stdio */
+	uint64_t canary : 2;     /* enum rcl_snap_canary */
+	uint64_t canary_at : 3;  /* RCL_CANARY_BAD: its first damaged byte */
 	rcl_stack_id stack;
-	uint8_t alloc_kind; /* enum rcl_alloc_kind */
-	uint8_t kind;       /* enum rcl_leak_kind: the verdict */
-	uint8_t mark;       /* scan.c's working state */
-	bool root;          /* reachable by rule: ignored, loader, stdio */
-	uint8_t canary;     /* enum rcl_snap_canary */
-	uint8_t canary_at;  /* RCL_CANARY_BAD: its first damaged byte */
-	uint32_t leader;    /* lost: the definitely lost block reaching it */
+	uint32_t leader; /* lost: the definitely lost block reaching it */
 };
 
 /*

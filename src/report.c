@@ -13,6 +13,10 @@
 
 #include "internal.h"
 
+_Static_assert(RCL_ALLOC_KINDS <= 16 && RCL_LEAK_KINDS <= 8 &&
+                   RCL_CANARY_SIZE <= 8,
+               "struct rcl_snap's bit fields hold them");
+
 struct snapshot {
 	struct rcl_snap *v;
 	size_t n, cap;

@@ -1866,10 +1866,10 @@ def _(ctx):
     expect_record(rep, "leak_after_running_out", 40, 1, "malloc")
     s = rep["summary"]
     eq(s["allocations"] - s["frees"], 1, "allocations - frees")
-    # The record table cannot grow under the limit: the report says so.
-    eq(rep["complete"], False, "complete")
-    eq(res.err.count("rcleak: out of internal memory"), 1,
-       "warnings when rcleak's memory ran out")
+    # Usually the record table is first to fail under the limit (it grows
+    # by doubling), sometimes glibc is: the report says which.
+    eq(res.err.count("rcleak: out of internal memory"),
+       0 if rep["complete"] else 1, "warnings when rcleak's memory ran out")
 
 
 @case("underscore_exit_reports_once", "underscore_exit")
