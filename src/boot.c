@@ -266,7 +266,8 @@ static void fork_child(void)
 
 extern void __libc_freeres(void);
 
-static int thread_count(void)
+/* The process's threads, from the kernel's count; -1 if unknown. */
+int rcl_thread_count(void)
 {
 	char buf[4096];
 	ssize_t n;
@@ -297,7 +298,7 @@ static void free_runtime_caches(void)
 	    (void (*)(void))dlsym(RTLD_DEFAULT, "_ZN9__gnu_cxx9__freeresEv");
 	if (gnu_cxx_freeres)
 		gnu_cxx_freeres();
-	if (thread_count() == 1)
+	if (rcl_thread_count() == 1)
 		__libc_freeres();
 }
 

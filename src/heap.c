@@ -364,7 +364,8 @@ static void release(void *p, enum rcl_free_kind how, rcl_stack_id stack,
 	b = rcl_table_find(s, (uintptr_t)p);
 	if (RCL_UNLIKELY(b == NULL)) {
 		rcl_table_unlock(s);
-		if (traced)
+		/* After the last report every earlier block is unknown. */
+		if (traced && !rcl_table_drained())
 			unknown_free((uintptr_t)p, how, stack);
 		return;
 	}
@@ -525,7 +526,8 @@ static void *realloc_traced(void *p, size_t size, enum rcl_alloc_kind kind)
 	b = rcl_table_find(s, (uintptr_t)p);
 	if (RCL_UNLIKELY(b == NULL)) {
 		rcl_table_unlock(s);
-		unknown_free((uintptr_t)p, RCL_REALLOC_FREE, stack);
+		if (!rcl_table_drained())
+			unknown_free((uintptr_t)p, RCL_REALLOC_FREE, stack);
 		errno = ENOMEM;
 		return NULL;
 	}

@@ -132,6 +132,7 @@ void *rcl_boot_alloc(size_t size, size_t align);
 bool rcl_boot_owns(const void *p);
 size_t rcl_boot_size(const void *p);
 int rcl_stderr_fd(void);
+int rcl_thread_count(void); /* -1 if unknown */
 
 /* ---- stdio.c: the program's streams, as glibc keeps them ---- */
 
@@ -267,6 +268,13 @@ void rcl_table_prefetch(uintptr_t addr); /* before a lookup, unlocked */
 void rcl_table_lock(struct rcl_shard *s);
 void rcl_table_unlock(struct rcl_shard *s);
 bool rcl_table_lock_unless_mine(struct rcl_shard *s);
+/*
+ * rcl_table_visit for a process's last report: each block leaves the
+ * table as it is visited, and the table's memory goes with it.
+ */
+void rcl_table_drain(void (*fn)(struct rcl_block *b, void *arg), void *arg,
+                     uint64_t *allocs, uint64_t *frees);
+bool rcl_table_drained(void); /* since then, unknown frees are not errors */
 struct rcl_block *rcl_table_find(struct rcl_shard *s, uintptr_t addr);
 struct rcl_block *rcl_table_insert(struct rcl_shard *s, uintptr_t addr);
 void rcl_table_remove(struct rcl_shard *s, struct rcl_block *b);
@@ -540,8 +548,13 @@ struct rcl_scan {
 	struct rcl_snap *v; /* sorted by address */
 	size_t n;
 	uintptr_t lo, hi; /* no block outside [lo, hi) */
-	uintptr_t *keys;  /* the start addresses alone, or NULL */
-	uintptr_t *sample; /* every INDEX_STEP-th of keys */
+	/*
+	 * The start addresses alone, as offsets from their window's sample,
+	 * or NULL. A "wide" window spans 4 GiB or more: searched in v.
+	 */
+	uint32_t *keys;
+	uintptr_t *sample; /* every INDEX_STEP-th start address */
+	bool *wide;        /* per window of INDEX_STEP */
 	size_t nsample;
 	uint32_t *stack;  /* room for 2 * n + 1 indexes */
 	size_t top;

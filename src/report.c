@@ -168,15 +168,19 @@ static void find_damaged(struct snapshot *s)
 		struct rcl_shard *shard;
 		struct rcl_block *b;
 
+		struct rcl_block gone = {.addr = e->addr,
+		                         .alloc_stack = e->stack,
+		                         .kind = e->alloc_kind};
+
 		rcl_scan_check_canary(e);
 		if (e->canary != RCL_CANARY_BAD)
 			continue;
 		shard = rcl_table_shard(e->addr);
 		b = rcl_table_find(shard, e->addr);
-		if (b == NULL)
-			continue;
-		b->flags |= RCL_DAMAGED;
-		note_damaged(s, b, e->canary_at);
+		if (b) /* not in a drained table */
+			b->flags |= RCL_DAMAGED;
+		rcl_block_set_size(&gone, e->size);
+		note_damaged(s, &gone, e->canary_at);
 	}
 }
 
@@ -549,6 +553,15 @@ bool rcl_report_write_at_exit(void)
 	return write_report("exit", false, sp, regs);
 }
 
+/*
+ * The exit report of a process with one thread: no code of the program
+ * runs after it, so the table may go as the snapshot is taken.
+ */
+static bool last_report(const char *when)
+{
+	return strcmp(when, "exit") == 0 && rcl_thread_count() == 1;
+}
+
 static bool write_report(const char *when, bool halted, uintptr_t self_sp,
                          const uintptr_t *self_regs)
 {
@@ -585,7 +598,10 @@ static bool write_report(const char *when, bool halted, uintptr_t self_sp,
 		grow(&s, rcl_table_size()); /* one array, not a doubling */
 		r.memory.tracked_blocks = rcl_table_size();
 		r.memory.table_bytes = rcl_table_bytes();
-		rcl_table_visit(take, &s, &r.allocations, &r.frees);
+		if (last_report(when))
+			rcl_table_drain(take, &s, &r.allocations, &r.frees);
+		else
+			rcl_table_visit(take, &s, &r.allocations, &r.frees);
 		classify(&r, &s, &roots, self_sp, self_regs, 6);
 		find_damaged(&s);
 		rcl_table_unlock_all();

@@ -118,25 +118,57 @@ void rcl_scan_sort(struct rcl_snap *v, size_t n)
  * a plain binary search over the snapshot misses the cache at nearly every
  * step. A search first among every INDEX_STEP-th start address (small
  * enough to stay cached), then among INDEX_STEP addresses packed in a few
- * cache lines, touches about four lines instead of twenty.
+ * cache lines, touches about four lines instead of twenty. The packed
+ * addresses are 32-bit offsets from their window's first: the exit report
+ * of a big heap holds one per block on top of the snapshot.
  */
 #define INDEX_STEP 64
+
+static void free_index(struct rcl_scan *s)
+{
+	rcl_meta_free(s->keys, s->n * sizeof(*s->keys));
+	rcl_meta_free(s->sample, s->nsample * sizeof(*s->sample));
+	rcl_meta_free(s->wide, s->nsample * sizeof(*s->wide));
+	s->keys = NULL;
+	s->sample = NULL;
+	s->wide = NULL;
+}
 
 static void build_index(struct rcl_scan *s)
 {
 	s->nsample = (s->n + INDEX_STEP - 1) / INDEX_STEP;
-	s->keys = rcl_meta_alloc(s->n * sizeof(uintptr_t));
-	s->sample = rcl_meta_alloc(s->nsample * sizeof(uintptr_t));
-	if (s->keys == NULL || s->sample == NULL) { /* a slower search, then */
-		rcl_meta_free(s->keys, s->n * sizeof(uintptr_t));
-		rcl_meta_free(s->sample, s->nsample * sizeof(uintptr_t));
-		s->keys = s->sample = NULL;
+	s->keys = rcl_meta_alloc(s->n * sizeof(*s->keys));
+	s->sample = rcl_meta_alloc(s->nsample * sizeof(*s->sample));
+	s->wide = rcl_meta_alloc(s->nsample * sizeof(*s->wide));
+	if (!s->keys || !s->sample || !s->wide) { /* a slower search, then */
+		free_index(s);
 		return;
 	}
-	for (size_t i = 0; i < s->n; i++)
-		s->keys[i] = s->v[i].addr;
 	for (size_t k = 0; k < s->nsample; k++)
-		s->sample[k] = s->keys[k * INDEX_STEP];
+		s->sample[k] = s->v[k * INDEX_STEP].addr;
+	for (size_t i = 0; i < s->n; i++) {
+		size_t k = i / INDEX_STEP;
+		uintptr_t off = s->v[i].addr - s->sample[k];
+
+		if (off > UINT32_MAX)
+			s->wide[k] = true;
+		s->keys[i] = (uint32_t)off;
+	}
+}
+
+/* The last i in [lo, hi) with v[i].addr <= addr, given v[lo] is. */
+static size_t last_block_at_or_below(const struct rcl_scan *s, size_t lo,
+                                     size_t hi, uintptr_t addr)
+{
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->v[mid].addr <= addr)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 void rcl_scan_init(struct rcl_scan *s, struct rcl_snap *v, size_t n,
@@ -232,13 +264,22 @@ static void find_batch(const struct rcl_scan *s, const uintptr_t *words,
                        ptrdiff_t *found, int n)
 {
 	size_t lo[BATCH], hi[BATCH];
+	uint32_t off[BATCH];
 	bool more = true;
 
 	for (int i = 0; i < n; i++) {
 		size_t k = last_at_or_below(s->sample, 0, s->nsample, words[i]);
+		uintptr_t o = words[i] - s->sample[k];
 
 		lo[i] = k * INDEX_STEP;
 		hi[i] = lo[i] + INDEX_STEP < s->n ? lo[i] + INDEX_STEP : s->n;
+		if (s->wide[k]) {
+			lo[i] = last_block_at_or_below(s, lo[i], hi[i], words[i]);
+			hi[i] = lo[i] + 1;
+		} else if (o > UINT32_MAX) { /* past every block of the window */
+			lo[i] = hi[i] - 1;
+		}
+		off[i] = o > UINT32_MAX ? UINT32_MAX : (uint32_t)o;
 	}
 	while (more) {
 		more = false;
@@ -250,7 +291,7 @@ static void find_batch(const struct rcl_scan *s, const uintptr_t *words,
 				continue;
 			size_t mid = lo[i] + (hi[i] - lo[i]) / 2;
 
-			if (s->keys[mid] <= words[i])
+			if (s->keys[mid] <= off[i])
 				lo[i] = mid;
 			else
 				hi[i] = mid;
@@ -275,15 +316,7 @@ static ptrdiff_t find(const struct rcl_scan *s, uintptr_t addr)
 		find_batch(s, &addr, &found, 1);
 		return found;
 	}
-	while (hi - lo > 1) { /* v[lo].addr <= addr < v[hi].addr */
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (s->v[mid].addr <= addr)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return if_inside(s, lo, addr);
+	return if_inside(s, last_block_at_or_below(s, lo, hi, addr), addr);
 }
 
 static void reach(struct rcl_scan *s, uintptr_t word, bool definite)
@@ -458,7 +491,5 @@ void rcl_scan_finish(struct rcl_scan *s)
 				b->leader = s->v[b->leader].leader;
 		b->kind = verdict[b->mark];
 	}
-	rcl_meta_free(s->keys, s->n * sizeof(uintptr_t));
-	rcl_meta_free(s->sample, s->nsample * sizeof(uintptr_t));
-	s->keys = s->sample = NULL;
+	free_index(s);
 }

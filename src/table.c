@@ -14,6 +14,7 @@
  * their own: the record array by mremap, which may move it, so a record
  * pointer is good only while its shard is locked.
  */
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -295,6 +296,64 @@ void rcl_table_visit(void (*fn)(struct rcl_block *b, void *arg), void *arg,
 		*allocs += shards[i].allocs;
 		*frees += shards[i].frees;
 	}
+}
+
+static atomic_bool drained;
+
+/* Gives back the records before `upto` (page-aligned, not yet given). */
+static void give_back(struct rcl_shard *s, size_t *given, size_t upto)
+{
+	upto &= ~(size_t)4095;
+	if (upto > *given) {
+		madvise((char *)s->recs + *given, upto - *given, MADV_DONTNEED);
+		*given = upto;
+	}
+}
+
+static void empty_shard(struct rcl_shard *s)
+{
+	uint32_t *heads = s->heads;
+	size_t nheads = heads ? (size_t)s->mask + 1 : 0;
+
+	/* rcl_table_prefetch reads heads unlocked: NULL before it goes. */
+	__atomic_store_n(&s->heads, NULL, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->mask, 0, __ATOMIC_RELAXED);
+	rcl_meta_free(heads, nheads * sizeof(*heads));
+	if (s->recs)
+		rcl_sys_munmap(s->recs, (size_t)s->cap * sizeof(*s->recs));
+	s->recs = NULL;
+	s->count = s->used = s->cap = s->free_head = 0;
+}
+
+/*
+ * The snapshot of a process's last report would otherwise come on top of
+ * the whole table (tree: 54 MB of table, 48 MB of snapshot). Every shard
+ * is locked by the caller, and it has one thread left.
+ */
+void rcl_table_drain(void (*fn)(struct rcl_block *b, void *arg), void *arg,
+                     uint64_t *allocs, uint64_t *frees)
+{
+	*allocs = *frees = 0;
+	atomic_store(&drained, true);
+	for (int i = 0; i < SHARDS; i++) {
+		struct rcl_shard *s = &shards[i];
+		size_t given = 0;
+
+		for (uint32_t r = 1; r <= s->used; r++) {
+			if (s->recs[r].addr != 0)
+				fn(&s->recs[r], arg);
+			if (r % 16384 == 0)
+				give_back(s, &given, r * sizeof(*s->recs));
+		}
+		empty_shard(s);
+		*allocs += s->allocs;
+		*frees += s->frees;
+	}
+}
+
+bool rcl_table_drained(void)
+{
+	return atomic_load_explicit(&drained, memory_order_relaxed);
 }
 
 void rcl_table_totals(uint64_t *allocs, uint64_t *frees)

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/mman.h>
+
 #include "internal.h"
 #include "unit.h"
 
@@ -259,6 +261,45 @@ static void many_blocks_found_through_the_index(void)
 		CHECK_EQ(v[i].kind, RCL_POSSIBLE);
 }
 
+/* Blocks 8 GiB apart in one index window: searched among the blocks. */
+static void window_wider_than_4_gib(void)
+{
+	uintptr_t *near[30], *far[30], roots[2];
+	void *hint =
+	    (void *)(((uintptr_t)arena + ((uintptr_t)8 << 30)) & ~(uintptr_t)4095);
+	uint64_t *region = mmap(hint, 4096, PROT_READ | PROT_WRITE,
+	                        MAP_PRIVATE | MAP_ANONYMOUS |
+	                            MAP_FIXED_NOREPLACE,
+	                        -1, 0);
+
+	CHECK(region != MAP_FAILED);
+	if (region == MAP_FAILED)
+		return;
+	reset();
+	for (int i = 0; i < 30; i++)
+		near[i] = block(16, RCL_MALLOC);
+	for (int i = 0; i < 30; i++) {
+		far[i] = (uintptr_t *)&region[4 * i];
+		v[nblocks++] = (struct rcl_snap){.addr = (uintptr_t)far[i],
+		                                 .size = 16,
+		                                 .alloc_kind = RCL_MALLOC};
+	}
+	for (int i = 0; i < 29; i++)
+		near[i][0] = (uintptr_t)far[i];
+	for (int i = 0; i < 28; i++)
+		far[i][0] = (uintptr_t)near[i + 1];
+	roots[0] = (uintptr_t)near[0];
+	roots[1] = (uintptr_t)far[29] + 8;
+	classify(roots, 2);
+	for (int i = 0; i < 29; i++) {
+		CHECK_EQ(v[i].kind, RCL_REACHABLE);
+		CHECK_EQ(v[30 + i].kind, RCL_REACHABLE);
+	}
+	CHECK_EQ(v[29].kind, RCL_DEFINITE);
+	CHECK_EQ(v[59].kind, RCL_POSSIBLE);
+	munmap(region, 4096);
+}
+
 static void sort_orders_by_address(void)
 {
 	static struct rcl_snap many[5000];
@@ -289,4 +330,5 @@ TEST_MAIN("scan", TEST(leaked_list_is_head_definite_rest_indirect),
           TEST(root_blocks_keep_what_they_point_to),
           TEST(root_range_is_scanned_word_by_word),
           TEST(sort_orders_by_address),
-          TEST(many_blocks_found_through_the_index))
+          TEST(many_blocks_found_through_the_index),
+          TEST(window_wider_than_4_gib))
