@@ -19,8 +19,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <sys/auxv.h>
-
 #include "internal.h"
 
 struct rcl_real_fns rcl_real;
