@@ -1684,6 +1684,22 @@ def _(ctx):
          in res.err, f"no combined verdict: {res.tail()}")
 
 
+@case("rcleak_run_verdict_counts_fork_children", "fork")
+def _(ctx):
+    # A fork() child that did not exec has a report but no start marker:
+    # before, the verdict missed it.
+    res = ctx.run(how="raw", json=False, env=ctx.base_env(),
+                  cmd=[str(RUN), "--exitcode", "0", "--", str(ctx.exe)])
+    res.expect_rc(0)
+    m = re.search(r"child=(\d+)", res.out)
+    need(m, f"no child pid on stdout: {res.out!r}")
+    need("2 processes checked: 2 with problems, 0 without a report"
+         in res.err, f"no verdict over both: {res.tail()}")
+    need(re.search(rf"rcleak-run:   pid {m.group(1)} \S+: 140 bytes in 3 "
+                   r"blocks definitely lost", res.err),
+         f"the child not told: {res.tail()}")
+
+
 def interrupted(ctx, args):
     """rcleak-run on sigint_wait, interrupted with SIGINT once ready."""
     d = ctx.newdir()
