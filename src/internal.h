@@ -86,8 +86,8 @@ extern __thread int rcl_disabled __attribute__((tls_model("initial-exec")));
 #define RCL_GUARD_IN_NEXT 2
 
 /*
- * How many of rcleak's hot-path locks (table, depot, quarantine, meta) this
- * thread holds or is taking. A signal handler that allocates on top of
+ * How many of rcleak's locks (table, depot, quarantine, meta, errors) this
+ * thread holds or is taking, counting the quarantine batch it is filling. A signal handler that allocates on top of
  * rcleak must not wait for one of them: reentry.c serves it instead.
  */
 extern __thread int rcl_locks_held __attribute__((tls_model("initial-exec")));
@@ -520,7 +520,7 @@ void rcl_roots_release(struct rcl_roots *rt);
 
 /*
  * A live block as the report sees it, in one consistent snapshot: 24
- * bytes, as the exit report holds one per live block on top of the table.
+ * bytes, one per live block, on top of the table unless it was drained.
  */
 struct rcl_snap {
 	uintptr_t addr;
