@@ -115,7 +115,7 @@ FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined \
              -fno-sanitize-recover=undefined -std=c11 -D_GNU_SOURCE -Isrc
 $(FUZZ)/fuzz_options: tests/fuzz/fuzz_options.c src/options.c src/out.c
 $(FUZZ)/fuzz_suppress: tests/fuzz/fuzz_suppress.c src/suppress.c src/out.c \
-                       src/meta.c
+                       src/meta.c src/spans.c
 $(FUZZ)/%: src/internal.h src/options.def | $(DEPS_OK) test-deps
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(UNWIND_CFLAGS) -o $@ $(filter %.c,$^)

@@ -296,6 +296,9 @@ static RCL_NOINLINE void unknown_free(uintptr_t addr, enum rcl_free_kind how,
 	                      .stack = stack};
 	struct rcl_freed inside = {0};
 
+	/* After the last report every earlier block is unknown. */
+	if (rcl_table_drained())
+		return;
 	if (rcl_quarantine_find(addr, false, &inside)) {
 		block_error(RCL_DOUBLE_FREE, &inside.block, inside.free_stack,
 		            how, 0, stack);
@@ -364,8 +367,7 @@ static void release(void *p, enum rcl_free_kind how, rcl_stack_id stack,
 	b = rcl_table_find(s, (uintptr_t)p);
 	if (RCL_UNLIKELY(b == NULL)) {
 		rcl_table_unlock(s);
-		/* After the last report every earlier block is unknown. */
-		if (traced && !rcl_table_drained())
+		if (traced)
 			unknown_free((uintptr_t)p, how, stack);
 		return;
 	}
@@ -526,8 +528,7 @@ static void *realloc_traced(void *p, size_t size, enum rcl_alloc_kind kind)
 	b = rcl_table_find(s, (uintptr_t)p);
 	if (RCL_UNLIKELY(b == NULL)) {
 		rcl_table_unlock(s);
-		if (!rcl_table_drained())
-			unknown_free((uintptr_t)p, RCL_REALLOC_FREE, stack);
+		unknown_free((uintptr_t)p, RCL_REALLOC_FREE, stack);
 		errno = ENOMEM;
 		return NULL;
 	}

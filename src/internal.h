@@ -94,19 +94,33 @@ extern __thread int rcl_locks_held __attribute__((tls_model("initial-exec")));
 /* Frees a signal handler made on top of rcleak, done at rcl_leave(). */
 extern __thread int rcl_deferred_frees __attribute__((tls_model("initial-exec")));
 
-static inline void rcl_lock(pthread_mutex_t *m)
+/*
+ * Around a lock or a per-thread structure changed without one: counted
+ * before it is taken and after it is let go, so a signal in between sees
+ * it as held.
+ */
+static inline void rcl_hold(void)
 {
-	/* Counted first: a signal between the two must see the lock as ours. */
 	rcl_locks_held++;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+static inline void rcl_unhold(void)
+{
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	rcl_locks_held--;
+}
+
+static inline void rcl_lock(pthread_mutex_t *m)
+{
+	rcl_hold();
 	pthread_mutex_lock(m);
 }
 
 static inline void rcl_unlock(pthread_mutex_t *m)
 {
 	pthread_mutex_unlock(m);
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	rcl_locks_held--;
+	rcl_unhold();
 }
 
 static inline bool rcl_enter(void)
@@ -173,6 +187,24 @@ void rcl_options_absolute_paths(struct rcl_options *o);
 /* Forgets log_path, json_path and suppressions; true if any was set. */
 bool rcl_options_drop_paths(struct rcl_options *o);
 void rcl_options_forget_strings(void); /* values parsed so far go stale */
+
+/* ---- spans.c: address ranges that a signal handler may ask about ---- */
+
+struct rcl_span {
+	uintptr_t base; /* 0: a free slot */
+	size_t len;
+};
+struct rcl_spans {
+	struct rcl_span *v;
+	size_t n;
+	size_t live; /* ranges in v */
+};
+#define RCL_SPANS(name, slots)                                                 \
+	static struct rcl_span name##_slots[slots];                            \
+	static struct rcl_spans name = {name##_slots, slots, 0}
+bool rcl_spans_add(struct rcl_spans *s, uintptr_t base, size_t len);
+const struct rcl_span *rcl_spans_find(struct rcl_spans *s, uintptr_t addr);
+void rcl_spans_remove(struct rcl_spans *s, const struct rcl_span *span);
 
 /* ---- meta.c: rcleak's own memory, from mmap, never the interposed heap */
 
@@ -623,6 +655,14 @@ void rcl_out_init_fd(struct rcl_out *o, int fd);
 void rcl_out_str(struct rcl_out *o, const char *s);
 void rcl_out_mem(struct rcl_out *o, const char *s, size_t n);
 void rcl_out_text(struct rcl_out *o, const char *s, size_t n);
+
+/* A byte of the user's text in a one-line message: controls as '?'. */
+static inline char rcl_printable(char c)
+{
+	unsigned char u = (unsigned char)c;
+
+	return u < 0x20 || u == 0x7f ? '?' : c;
+}
 void rcl_out_chr(struct rcl_out *o, char c);
 void rcl_out_u64(struct rcl_out *o, uint64_t v);
 void rcl_out_i64(struct rcl_out *o, int64_t v);

@@ -22,12 +22,7 @@ struct free_obj {
  * Every mapping, so that a signal handler on top of rcleak can tell one of
  * these blocks from the program's without a lock (rcl_meta_span).
  */
-#define SPANS 16384
-static struct {
-	_Atomic uintptr_t base;
-	size_t len;
-} spans[SPANS];
-static atomic_uint spans_used;
+RCL_SPANS(maps, 16384);
 
 static struct free_obj *free_lists[CLASSES];
 static char *chunk_cur, *chunk_end;
@@ -48,46 +43,31 @@ static void *map(size_t size)
 	void *p = rcl_sys_mmap(NULL, size, PROT_READ | PROT_WRITE,
 	                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-	unsigned i;
-
 	if (p == MAP_FAILED) {
 		rcl_meta_note_failure();
 		return NULL;
 	}
-	i = atomic_fetch_add(&spans_used, 1);
-	if (i < SPANS) {
-		spans[i].len = size;
-		atomic_store(&spans[i].base, (uintptr_t)p);
-	}
+	rcl_spans_add(&maps, (uintptr_t)p, size); /* full: not findable */
 	return p;
 }
 
 static void unmap(void *p, size_t size)
 {
-	unsigned n = atomic_load(&spans_used);
+	const struct rcl_span *m = rcl_spans_find(&maps, (uintptr_t)p);
 
-	for (unsigned i = 0; i < n && i < SPANS; i++)
-		if (atomic_load(&spans[i].base) == (uintptr_t)p) {
-			atomic_store(&spans[i].base, 0);
-			break;
-		}
+	if (m)
+		rcl_spans_remove(&maps, m);
 	rcl_sys_munmap(p, size);
 }
 
 bool rcl_meta_span(const void *p, size_t *bytes_to_end)
 {
-	unsigned n = atomic_load(&spans_used);
-	uintptr_t a = (uintptr_t)p;
+	const struct rcl_span *m = rcl_spans_find(&maps, (uintptr_t)p);
 
-	for (unsigned i = 0; i < n && i < SPANS; i++) {
-		uintptr_t base = atomic_load(&spans[i].base);
-
-		if (base && a >= base && a - base < spans[i].len) {
-			*bytes_to_end = spans[i].len - (a - base);
-			return true;
-		}
-	}
-	return false;
+	if (m == NULL)
+		return false;
+	*bytes_to_end = m->len - ((uintptr_t)p - m->base);
+	return true;
 }
 
 static size_t page_round(size_t size)

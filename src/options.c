@@ -110,11 +110,8 @@ static void say(char *msg, size_t msglen, size_t *at, const char *s)
 static void say_text(char *msg, size_t msglen, size_t *at, const char *s,
                      size_t n)
 {
-	for (size_t j = 0; j < n && *at + 1 < msglen; j++) {
-		unsigned char c = (unsigned char)s[j];
-
-		msg[(*at)++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
-	}
+	for (size_t j = 0; j < n && *at + 1 < msglen; j++)
+		msg[(*at)++] = rcl_printable(s[j]);
 	msg[*at] = 0;
 }
 

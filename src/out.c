@@ -60,11 +60,8 @@ void rcl_out_mem(struct rcl_out *o, const char *s, size_t n)
 /* The user's text, a control character as '?', so it stays one line. */
 void rcl_out_text(struct rcl_out *o, const char *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		rcl_out_chr(o, c < 0x20 || c == 0x7f ? '?' : (char)c);
-	}
+	for (size_t i = 0; i < n; i++)
+		rcl_out_chr(o, rcl_printable(s[i]));
 }
 
 void rcl_out_str(struct rcl_out *o, const char *s)

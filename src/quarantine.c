@@ -219,39 +219,30 @@ static struct batch *new_batch(void)
 	return b;
 }
 
-/*
- * The thread's batch is changed without a lock: counted as one, so that a
- * signal handler's free on top of this waits (reentry.c).
- */
-static void batch_busy(int delta)
-{
-	if (delta < 0)
-		__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	rcl_locks_held += delta;
-	if (delta > 0)
-		__atomic_signal_fence(__ATOMIC_SEQ_CST);
-}
-
 static bool is_full(const struct batch *b)
 {
 	return atomic_load_explicit(&b->n, memory_order_relaxed) == BATCH ||
 	       b->bytes >= BATCH_BYTES;
 }
 
-/* Takes a copy of the freed block's record and its free stack. */
+/*
+ * Takes a copy of the freed block's record and its free stack. The
+ * thread's batch is changed without a lock: held as one (rcl_hold), so
+ * that a signal handler's free on top of this waits (reentry.c).
+ */
 void rcl_quarantine_push(const struct rcl_freed *rec)
 {
 	struct batch *b;
 	uint32_t n;
 	bool full;
 
-	batch_busy(1);
+	rcl_hold();
 	b = mine ? atomic_load_explicit(&mine->cur, memory_order_relaxed)
 	         : NULL;
 	if (b && is_full(b)) /* a handler interrupted its publishing */
 		b = NULL;
 	if (RCL_UNLIKELY(flushed) || (b == NULL && (b = new_batch()) == NULL)) {
-		batch_busy(-1);
+		rcl_unhold();
 		rcl_heap_release(rec); /* no batch to hold it: let it go now */
 		return;
 	}
@@ -260,7 +251,7 @@ void rcl_quarantine_push(const struct rcl_freed *rec)
 	b->bytes += held(rcl_block_size(&rec->block));
 	atomic_store_explicit(&b->n, n + 1, memory_order_release);
 	full = is_full(b);
-	batch_busy(-1);
+	rcl_unhold();
 	if (full)
 		publish(b);
 }

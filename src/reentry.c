@@ -17,8 +17,7 @@
 
 #include "internal.h"
 
-#define SLOTS    1024 /* mapped blocks alive at once */
-#define DEFERRED 64   /* frees put off per thread */
+#define DEFERRED 64 /* frees put off per thread */
 #define PAGE     4096
 
 __thread int rcl_locks_held __attribute__((tls_model("initial-exec")));
@@ -29,12 +28,8 @@ static __thread struct deferred {
 	enum rcl_free_kind how;
 } deferred[DEFERRED] __attribute__((tls_model("initial-exec")));
 
-/* The mapped blocks: claimed and released with compare-and-swap. */
-static struct {
-	_Atomic uintptr_t addr;
-	size_t size;
-} slots[SLOTS];
-static atomic_int live;
+/* The mapped blocks; len is the size asked for. */
+RCL_SPANS(blocks, 1024);
 static atomic_bool overflowed;
 
 static size_t map_len(size_t size)
@@ -58,53 +53,39 @@ void *rcl_reentry_alloc(size_t size, size_t align)
 		errno = ENOMEM;
 		return NULL;
 	}
-	for (int i = 0; i < SLOTS; i++) {
-		uintptr_t none = 0;
-
-		if (atomic_compare_exchange_strong(&slots[i].addr, &none,
-		                                   (uintptr_t)p)) {
-			slots[i].size = size;
-			atomic_fetch_add(&live, 1);
-			return p; /* zeroed: good for calloc too */
-		}
-	}
+	if (rcl_spans_add(&blocks, (uintptr_t)p, size))
+		return p; /* zeroed: good for calloc too */
 	rcl_sys_munmap(p, map_len(size));
 	errno = ENOMEM;
 	return NULL;
 }
 
-static int slot_of(const void *p)
+/* The block that starts at p; only its start was handed out. */
+static const struct rcl_span *block_at(const void *p)
 {
-	if (RCL_LIKELY(atomic_load_explicit(&live, memory_order_relaxed) == 0))
-		return -1;
-	for (int i = 0; i < SLOTS; i++)
-		if (atomic_load_explicit(&slots[i].addr,
-		                         memory_order_acquire) == (uintptr_t)p)
-			return i;
-	return -1;
+	const struct rcl_span *b = rcl_spans_find(&blocks, (uintptr_t)p);
+
+	return b && b->base == (uintptr_t)p ? b : NULL;
 }
 
 bool rcl_reentry_owns(const void *p, size_t *size)
 {
-	int i = slot_of(p);
+	const struct rcl_span *b = block_at(p);
 
-	if (i < 0)
+	if (b == NULL)
 		return false;
-	*size = slots[i].size;
+	*size = b->len;
 	return true;
 }
 
 bool rcl_reentry_free(void *p)
 {
-	int i = slot_of(p);
-	size_t size;
+	const struct rcl_span *b = block_at(p);
 
-	if (i < 0)
+	if (b == NULL)
 		return false;
-	size = slots[i].size;
-	rcl_sys_munmap(p, map_len(size));
-	atomic_store(&slots[i].addr, 0);
-	atomic_fetch_sub(&live, 1);
+	rcl_sys_munmap(p, map_len(b->len));
+	rcl_spans_remove(&blocks, b);
 	return true;
 }
 
