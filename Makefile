@@ -12,11 +12,12 @@ WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wundef -Wwrite-strings -Wpointer-arith -Wformat=2 -Wvla
 CFLAGS  ?= -O2 -g
 STDFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(if $(WERROR),-Werror)
-# Library objects: no builtin malloc calls, TLS that never allocates, and
-# unwind tables so C++ exceptions from a new_handler pass through us.
+# Library objects: no builtin malloc calls, TLS that never allocates,
+# unwind tables so C++ exceptions from a new_handler pass through us, and
+# frame pointers, which the unwinder follows through rcleak's own frames.
 SOFLAGS  = -fPIC -fvisibility=hidden -ftls-model=initial-exec \
            -fno-builtin-malloc -fno-builtin-calloc -fno-builtin-realloc \
-           -fno-builtin-free -fexceptions
+           -fno-builtin-free -fexceptions -fno-omit-frame-pointer
 UNWIND_CFLAGS = $(shell pkg-config --cflags libunwind 2>/dev/null)
 LIBS     = -ldl -lpthread $(shell pkg-config --libs libunwind 2>/dev/null || echo -lunwind) -ldw -lelf
 SOLINK   = -shared -Wl,-z,defs -Wl,-z,now
@@ -37,7 +38,7 @@ $(DEPS_OK):
 	@scripts/install-deps
 	@touch $@
 
-$(BUILD)/obj/%.o: src/%.c src/internal.h src/options.def | $(DEPS_OK)
+$(BUILD)/obj/%.o: src/%.c src/internal.h src/options.def Makefile | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(STDFLAGS) $(SOFLAGS) $(UNWIND_CFLAGS) -c -o $@ $<
 

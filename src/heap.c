@@ -53,7 +53,7 @@ bool rcl_heap_canary_at(uintptr_t addr, size_t size, size_t *offset)
  * free land mostly near the start of a block (a reference count, a list
  * link, a vtable pointer).
  */
-static size_t poison_len(size_t size)
+size_t rcl_heap_poison_len(size_t size)
 {
 	size_t max = (size_t)rcl_opt.poison_bytes;
 
@@ -63,7 +63,7 @@ static size_t poison_len(size_t size)
 bool rcl_heap_poison_ok(const struct rcl_block *b, size_t *offset)
 {
 	const unsigned char *p = (const unsigned char *)b->addr;
-	size_t n = poison_len(rcl_block_size(b)), i = 0;
+	size_t n = rcl_heap_poison_len(rcl_block_size(b)), i = 0;
 	const uint64_t want = 0x0101010101010101ull * RCL_POISON_BYTE;
 
 	for (; i + 8 <= n; i += 8) {
@@ -406,7 +406,7 @@ static void release(void *p, enum rcl_free_kind how, rcl_stack_id stack,
 		next_free(p);
 		return;
 	}
-	memset(p, RCL_POISON_BYTE, poison_len(size));
+	memset(p, RCL_POISON_BYTE, rcl_heap_poison_len(size));
 	rcl_quarantine_push(&copy);
 }
 

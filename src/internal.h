@@ -223,7 +223,11 @@ void rcl_meta_unlock(void);
 void rcl_stack_init(void);
 rcl_stack_id rcl_stack_capture(void);
 int rcl_stack_unwind(uintptr_t *ips, int max); /* skips rcleak's frames */
-bool rcl_stack_is_own(uintptr_t ip);
+extern uintptr_t rcl_own_lo, rcl_own_hi; /* rcleak's mapped range */
+static inline bool rcl_stack_is_own(uintptr_t ip)
+{
+	return ip >= rcl_own_lo && ip < rcl_own_hi;
+}
 bool rcl_stack_caller_of(uintptr_t fn, uintptr_t *sp, uintptr_t *regs);
 
 /* ---- unwind.c: the cached DWARF unwinder of the hot path ---- */
@@ -355,6 +359,7 @@ bool rcl_heap_freed_damaged(const struct rcl_freed *rec, struct rcl_error *e);
 bool rcl_heap_canary_ok(const struct rcl_block *b, size_t *offset);
 bool rcl_heap_canary_at(uintptr_t addr, size_t size, size_t *offset);
 bool rcl_heap_poison_ok(const struct rcl_block *b, size_t *offset);
+size_t rcl_heap_poison_len(size_t size);
 enum rcl_family rcl_family_of(enum rcl_alloc_kind kind);
 const char *rcl_alloc_name(enum rcl_alloc_kind kind);
 const char *rcl_free_name(enum rcl_free_kind kind);

@@ -70,32 +70,42 @@ static __thread struct holder *mine __attribute__((tls_model("initial-exec")));
 static __thread bool flushed __attribute__((tls_model("initial-exec")));
 
 #define PREFETCH_AHEAD 6
+#define RECORDS_AHEAD  (2 * PREFETCH_AHEAD)
 
 /*
- * The memory of a block about to be released: the poisoned start, where
- * glibc's free also reads the chunk header, and the next chunk's header,
- * which it reads to merge free neighbours.
+ * The memory of a block about to be released: the poisoned start (every
+ * line the check reads), where glibc's free also reads the chunk header,
+ * and the next chunk's header, which it reads to merge free neighbours.
  */
 static void prefetch_block(const struct rcl_freed *rec)
 {
 	const char *p = (const char *)rec->block.addr;
+	size_t size = rcl_block_size(&rec->block);
+	size_t poisoned = rcl_heap_poison_len(size);
 
-	__builtin_prefetch(p);
-	__builtin_prefetch(p + rcl_block_size(&rec->block) + RCL_CANARY_SIZE);
+	for (size_t off = 0; off < poisoned + 16; off += 64)
+		__builtin_prefetch(p - 16 + off);
+	__builtin_prefetch(p + size + RCL_CANARY_SIZE);
 }
 
 /*
  * Frees what an evicted batch holds, checking the poison first. The
- * blocks left the cache long ago: their misses are overlapped by
- * prefetching a few blocks ahead, instead of taken one after the other.
+ * blocks, and the batch's own records, left the cache long ago: their
+ * misses are overlapped by prefetching a few blocks ahead (the records
+ * further ahead, as the blocks' prefetch reads them), instead of taken
+ * one after the other.
  */
 static void release_all(struct batch *b)
 {
 	uint32_t n = atomic_load_explicit(&b->n, memory_order_relaxed);
 
+	for (uint32_t i = 0; i < n && i < RECORDS_AHEAD; i++)
+		__builtin_prefetch(&b->rec[i]);
 	for (uint32_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
 		prefetch_block(&b->rec[i]);
 	for (uint32_t i = 0; i < n; i++) {
+		if (i + RECORDS_AHEAD < n)
+			__builtin_prefetch(&b->rec[i + RECORDS_AHEAD]);
 		if (i + PREFETCH_AHEAD < n)
 			prefetch_block(&b->rec[i + PREFETCH_AHEAD]);
 		rcl_heap_release(&b->rec[i]);

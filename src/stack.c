@@ -12,7 +12,7 @@
 
 #define OWN_FRAMES_MAX 8 /* rcleak frames above the program's: a bound */
 
-static uintptr_t own_lo, own_hi; /* rcleak's mapped range */
+uintptr_t rcl_own_lo, rcl_own_hi; /* rcleak's mapped range */
 
 static int find_own(struct dl_phdr_info *info, size_t size, void *arg)
 {
@@ -32,8 +32,8 @@ static int find_own(struct dl_phdr_info *info, size_t size, void *arg)
 		if (base + ph->p_vaddr + ph->p_memsz > hi)
 			hi = base + ph->p_vaddr + ph->p_memsz;
 	}
-	own_lo = lo;
-	own_hi = hi;
+	rcl_own_lo = lo;
+	rcl_own_hi = hi;
 	return 1;
 }
 
@@ -51,11 +51,6 @@ void rcl_stack_init(void)
 		dl_iterate_phdr(find_own, info.dli_fbase);
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 	rcl_stack_unwind(ips, 4);
-}
-
-bool rcl_stack_is_own(uintptr_t ip)
-{
-	return ip >= own_lo && ip < own_hi;
 }
 
 int rcl_stack_unwind(uintptr_t *ips, int max)

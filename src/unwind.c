@@ -39,10 +39,12 @@
 #include "internal.h"
 
 #define RULE_SLOTS  4096 /* per thread, direct-mapped by address */
-#define MEMO_SETS   256 /* per thread, by starting rsp ... */
-#define MEMO_WAYS   2   /* ... two stacks each: a malloc and its free */
+#define MEMO_SET_BITS 8 /* 256 sets per thread, by starting rsp and pc ... */
+#define MEMO_SETS   (1 << MEMO_SET_BITS)
+#define MEMO_WAYS   2   /* ... two stacks each */
 #define MEMO_READS  48  /* stack words a memoized stack may depend on */
 #define MAX_FRAMES  (RCL_MAX_DEPTH + 16) /* rcleak's own frames too */
+#define OWN_CHAIN_MAX 16 /* rcleak frames over a capture: a bound */
 #define DWARF_RBP   6
 #define DWARF_RSP   7
 #define DWARF_RA    16
@@ -328,21 +330,12 @@ static const struct rule *rule_for(struct cache *c, uintptr_t addr)
 
 extern void *__libc_stack_end;
 
-/* The calling thread's cache, or NULL where the fast path cannot go. */
-static struct cache *cache_here(void)
+/* A thread's first capture: its cache, or NULL where none can go. */
+static RCL_NOINLINE struct cache *cache_setup(unsigned gen)
 {
-	unsigned gen = atomic_load_explicit(&generation, memory_order_acquire);
-	struct cache *c = tcache;
+	struct cache *c;
 	uintptr_t lo, hi;
 
-	if (RCL_LIKELY(c != NULL)) {
-		if (RCL_UNLIKELY(c->gen != gen)) {
-			memset(c->rules, 0, sizeof(c->rules));
-			memset(c->memo, 0, sizeof(c->memo));
-			c->gen = gen;
-		}
-		return c;
-	}
 	if (tstate < 0 || !rcl_opt.unwind_cache)
 		return NULL;
 	if (!rcl_threads_stack_of_self(&lo, &hi)) {
@@ -368,6 +361,26 @@ static struct cache *cache_here(void)
 	c->hi = hi;
 	tcache = c;
 	tstate = 1;
+	return c;
+}
+
+static RCL_NOINLINE void cache_forget(struct cache *c, unsigned gen)
+{
+	memset(c->rules, 0, sizeof(c->rules));
+	memset(c->memo, 0, sizeof(c->memo));
+	c->gen = gen;
+}
+
+/* The calling thread's cache, or NULL where the fast path cannot go. */
+static inline struct cache *cache_here(void)
+{
+	unsigned gen = atomic_load_explicit(&generation, memory_order_acquire);
+	struct cache *c = tcache;
+
+	if (RCL_UNLIKELY(c == NULL))
+		return cache_setup(gen);
+	if (RCL_UNLIKELY(c->gen != gen))
+		cache_forget(c, gen);
 	return c;
 }
 
@@ -472,17 +485,22 @@ static bool step(struct walk *w, uintptr_t start_sp, bool first, bool *done)
 
 /*
  * Unwinds from the registers in w, keeping up to max frames outside
- * rcleak (or any frames, for the tests). -1: give it to libunwind.
+ * rcleak (or any frames, for the tests). w->pc is where the code stands,
+ * or with at_return a return address, itself the first frame. -1: give
+ * it to libunwind.
  */
-static int walk_stack(struct walk *w, uintptr_t *ips, int max, bool keep_own)
+static int walk_stack(struct walk *w, uintptr_t *ips, int max, bool keep_own,
+                      bool at_return)
 {
 	uintptr_t start_sp = w->sp;
 	int kept = 0;
 
+	if (at_return && max > 0 && (keep_own || !rcl_stack_is_own(w->pc)))
+		ips[kept++] = w->pc;
 	for (int i = 0; i < MAX_FRAMES && kept < max; i++) {
 		bool done;
 
-		if (!step(w, start_sp, i == 0, &done))
+		if (!step(w, start_sp, i == 0 && !at_return, &done))
 			return -1;
 		if (done)
 			break;
@@ -490,6 +508,36 @@ static int walk_stack(struct walk *w, uintptr_t *ips, int max, bool keep_own)
 			ips[kept++] = w->pc;
 	}
 	return kept;
+}
+
+/*
+ * rcleak is built with frame pointers, so its own frames over the capture
+ * point are a chain of saved rbp: followed to the first return address
+ * outside rcleak, it gives the registers of the program's call into
+ * rcleak without a rule lookup or a memo word for any of rcleak's frames.
+ * The program's pc is that return address, its rsp the frame's end, its
+ * rbp the one rcleak's outermost frame saved. False when the chain leaves
+ * the stack or does not go up (rcleak linked into a test program, whose
+ * frames all count as its own).
+ */
+static bool program_entry(const struct cache *c, uintptr_t sp, uintptr_t bp,
+                          struct walk *w)
+{
+	for (int i = 0; i < OWN_CHAIN_MAX; i++) {
+		const uintptr_t *frame = (const uintptr_t *)bp;
+
+		if (bp < sp || bp % 8 != 0 || bp + 16 > c->hi)
+			return false;
+		if (!rcl_stack_is_own(frame[1])) {
+			w->pc = frame[1];
+			w->sp = bp + 16;
+			w->bp = frame[0];
+			return true;
+		}
+		sp = bp + 16;
+		bp = frame[0];
+	}
+	return false;
 }
 
 static bool memo_holds(const struct memo *m, uintptr_t sp)
@@ -511,35 +559,43 @@ static RCL_NOINLINE bool capture(uintptr_t pc, uintptr_t sp, uintptr_t bp,
 	uintptr_t ips[RCL_MAX_DEPTH];
 	struct memo *set, fresh;
 	unsigned s;
-	struct walk w;
+	struct walk w = {0};
+	bool at_return;
 	int n;
 
 	if (c == NULL || sp < c->lo || sp >= c->hi)
 		return false;
+	/* The memo tells the two starts apart by caller, 0 for the entry. */
+	at_return = program_entry(c, sp, bp, &w);
+	if (at_return)
+		caller = 0;
+	else
+		w.pc = pc, w.sp = sp, w.bp = bp;
 	/*
-	 * A malloc and a free called from one function often start at the
-	 * same rsp, and differ only in the words the check reads: a set
-	 * holds both, so they do not evict each other.
+	 * The set by call site and depth: the malloc, free and realloc one
+	 * function calls start at the same rsp and differ in their pc.
 	 */
-	s = (unsigned)(sp >> 4) % MEMO_SETS;
+	s = (unsigned)((((w.sp >> 4) ^ w.pc) * 0x9e3779b97f4a7c15ull) >>
+	               (64 - MEMO_SET_BITS));
 	set = c->memo[s];
 	for (int i = 0; i < MEMO_WAYS; i++) {
 		const struct memo *m = &set[i];
 
-		if (m->sp == sp && m->caller == caller && m->pc == pc &&
-		    (!m->bp_used || m->bp == bp) && memo_holds(m, sp)) {
+		if (m->sp == w.sp && m->caller == caller && m->pc == w.pc &&
+		    (!m->bp_used || m->bp == w.bp) && memo_holds(m, w.sp)) {
 			*id = m->id;
 			return true;
 		}
 	}
-	fresh.pc = pc;
+	fresh.pc = w.pc;
 	fresh.caller = caller;
-	fresh.sp = sp;
-	fresh.bp = bp;
+	fresh.sp = w.sp;
+	fresh.bp = w.bp;
 	fresh.bp_used = false;
 	fresh.nreads = 0;
-	w = (struct walk){.c = c, .pc = pc, .sp = sp, .bp = bp, .m = &fresh};
-	n = walk_stack(&w, ips, (int)rcl_opt.depth, false);
+	w.c = c;
+	w.m = &fresh;
+	n = walk_stack(&w, ips, (int)rcl_opt.depth, false, at_return);
 	if (n < 0)
 		return false;
 	*id = rcl_depot_put(ips, (uint32_t)n);
@@ -582,7 +638,7 @@ int rcl_unwind_ips(uintptr_t *ips, int max)
 	if (sp < c->lo || sp >= c->hi)
 		return -1;
 	w = (struct walk){.c = c, .pc = pc, .sp = sp, .bp = bp};
-	return walk_stack(&w, ips, max, true);
+	return walk_stack(&w, ips, max, true, false);
 }
 
 void rcl_unwind_lock(void)
