@@ -60,23 +60,26 @@ size_t rcl_heap_poison_len(size_t size)
 	return size < max ? size : max;
 }
 
+/* What a poisoned stretch holds, for memcmp: vector compares, no loop here. */
+#define POISON_CHUNK 512
+static const unsigned char poisoned[POISON_CHUNK] = {
+    [0 ... POISON_CHUNK - 1] = RCL_POISON_BYTE};
+
 bool rcl_heap_poison_ok(const struct rcl_block *b, size_t *offset)
 {
 	const unsigned char *p = (const unsigned char *)b->addr;
-	size_t n = rcl_heap_poison_len(rcl_block_size(b)), i = 0;
-	const uint64_t want = 0x0101010101010101ull * RCL_POISON_BYTE;
+	size_t n = rcl_heap_poison_len(rcl_block_size(b));
 
-	for (; i + 8 <= n; i += 8) {
-		uint64_t w;
+	for (size_t at = 0; at < n; at += POISON_CHUNK) {
+		size_t len = n - at < POISON_CHUNK ? n - at : POISON_CHUNK;
 
-		memcpy(&w, p + i, 8);
-		if (w != want)
-			break;
-	}
-	for (; i < n; i++) {
-		if (p[i] != RCL_POISON_BYTE) {
-			*offset = i;
-			return false;
+		if (RCL_LIKELY(memcmp(p + at, poisoned, len) == 0))
+			continue;
+		for (size_t i = at;; i++) {
+			if (p[i] != RCL_POISON_BYTE) {
+				*offset = i;
+				return false;
+			}
 		}
 	}
 	return true;

@@ -540,12 +540,14 @@ static bool program_entry(const struct cache *c, uintptr_t sp, uintptr_t bp,
 	return false;
 }
 
+/* Every word is read (no branch per word): most checks hold. */
 static bool memo_holds(const struct memo *m, uintptr_t sp)
 {
+	uintptr_t differ = 0;
+
 	for (unsigned i = 0; i < m->nreads; i++)
-		if (*(const uintptr_t *)(sp + m->off[i]) != m->val[i])
-			return false;
-	return true;
+		differ |= *(const uintptr_t *)(sp + m->off[i]) ^ m->val[i];
+	return differ == 0;
 }
 
 /*
@@ -621,9 +623,10 @@ bool rcl_unwind_capture(rcl_stack_id *id)
 
 /*
  * For the tests: unwinds from here with the rule cache, no memo, keeping
- * rcleak's frames too (a unit test is linked with rcleak's objects).
+ * rcleak's frames too (a unit test is linked with rcleak's objects). Never
+ * inlined, so that the walk starts in a frame of its own, as libunwind's.
  */
-int rcl_unwind_ips(uintptr_t *ips, int max)
+RCL_NOINLINE int rcl_unwind_ips(uintptr_t *ips, int max)
 {
 	struct cache *c = cache_here();
 	uintptr_t pc, sp, bp;

@@ -11,7 +11,7 @@ $(BUILD)/tests/unit/test_symbolize: UNIT_CFLAGS = -g
 
 $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/unit.h tests/unit/capture.h $(UNIT_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(UNIT_CFLAGS) $(STDFLAGS) -fno-omit-frame-pointer -Wno-missing-prototypes $(UNWIND_CFLAGS) -Isrc -o $@ $< $(UNIT_OBJS) $(LIBS)
+	$(CC) $(CFLAGS) $(LTO) $(UNIT_CFLAGS) $(STDFLAGS) -fno-omit-frame-pointer -Wno-missing-prototypes $(UNWIND_CFLAGS) -Isrc -o $@ $< $(UNIT_OBJS) $(LIBS)
 
 test-unit: $(UNIT_BINS)
 	@for t in $(UNIT_BINS); do $$t || true; done
