@@ -317,6 +317,16 @@ static bool sigpipe_pending(void)
  * exited cleanly. A SIGPIPE the program's own output caused is raised
  * again afterwards, so it ends as it would have without rcleak.
  */
+/* libc's exit, not a PLT slot of a non-PIE program that took &exit. */
+static uintptr_t libc_exit(void)
+{
+	return (uintptr_t)dlsym(RTLD_NEXT, "exit");
+}
+
+/* rcleak's _exit, not what the name resolves to in the program. */
+extern void own_underscore_exit(int status)
+    __attribute__((visibility("hidden"), noreturn));
+
 static bool report_at_end(bool by_exit)
 {
 	static const struct timespec no_wait = {0, 0};
@@ -333,8 +343,8 @@ static bool report_at_end(bool by_exit)
 		rcl_leave();
 	}
 	program_pipe = sigpipe_pending();
-	found = by_exit ? rcl_report_write_at_exit()
-	                : rcl_report_write("exit", false);
+	found = rcl_report_write_at_exit(by_exit ? libc_exit()
+	                                         : (uintptr_t)own_underscore_exit);
 	if (by_exit && found && rcl_opt.exitcode != 0) {
 		/* exit() would flush stdio after us; _exit() does not. */
 		rcl_stdio_flush();
@@ -374,6 +384,7 @@ RCLEAK_EXPORT void _exit(int status)
 }
 
 RCLEAK_EXPORT void _Exit(int status) __attribute__((alias("_exit")));
+void own_underscore_exit(int status) __attribute__((alias("_exit")));
 
 extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso);
 

@@ -3,7 +3,6 @@
  * records by (kind, allocation stack), sorted by bytes, plus the errors and
  * the summary. report_text.c and report_json.c print the same model.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -536,17 +535,20 @@ bool rcl_report_write(const char *when, bool halted)
 	                    callee_saved(&entry, regs));
 }
 
-bool rcl_report_write_at_exit(void)
+/*
+ * The exit report, with the roots of the program as it called fn (libc's
+ * exit, or rcleak's own _exit): the frames under that call are exit's and
+ * rcleak's, and a stale word in them (a pointer rcleak's malloc left in
+ * its frame at the same depth) must not keep a lost block reachable.
+ */
+bool rcl_report_write_at_exit(uintptr_t fn)
 {
 	uintptr_t sp, regs[6];
 	int saved_guard = rcl_guard;
 	bool found;
-	/* libc's exit, not a PLT slot of a non-PIE program that took &exit. */
-	void *libc_exit = dlsym(RTLD_NEXT, "exit");
 
 	rcl_guard = 1; /* what libunwind maps or allocates is rcleak's */
-	found =
-	    libc_exit && rcl_stack_caller_of((uintptr_t)libc_exit, &sp, regs);
+	found = fn && rcl_stack_caller_of(fn, &sp, regs);
 	rcl_guard = saved_guard;
 	if (!found)
 		return rcl_report_write("exit", false);

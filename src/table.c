@@ -29,7 +29,7 @@
 #define MAX_RECORDS   ((uint32_t)1 << 31) /* indexes stay below 2^32 */
 
 struct rcl_shard {
-	pthread_mutex_t lock;
+	rcl_mutex lock;
 	struct rcl_block *recs; /* recs[0] unused: index 0 is "none" */
 	uint32_t *heads;        /* bucket -> index of its first record */
 	uint32_t mask;          /* buckets - 1 */
@@ -41,7 +41,7 @@ struct rcl_shard {
 } __attribute__((aligned(64)));
 
 static struct rcl_shard shards[SHARDS] = {
-    [0 ... SHARDS - 1] = {.lock = PTHREAD_MUTEX_INITIALIZER}};
+    [0 ... SHARDS - 1] = {.lock = RCL_MUTEX_INIT}};
 
 /* Blocks are at least 16-byte aligned: the low bits carry nothing. */
 static uint64_t hash_addr(uintptr_t addr)
@@ -100,12 +100,12 @@ static uint64_t shard_bit(const struct rcl_shard *s)
 void rcl_table_lock(struct rcl_shard *s)
 {
 	shards_mine |= shard_bit(s);
-	rcl_lock(&s->lock);
+	rcl_mutex_lock(&s->lock);
 }
 
 void rcl_table_unlock(struct rcl_shard *s)
 {
-	rcl_unlock(&s->lock);
+	rcl_mutex_unlock(&s->lock);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	shards_mine &= ~shard_bit(s);
 }
