@@ -135,8 +135,8 @@ typedef struct {
 } rcl_mutex;
 #define RCL_MUTEX_INIT {0}
 
-void rcl_mutex_wait(rcl_mutex *m);
-void rcl_mutex_wake(rcl_mutex *m);
+RCL_NOINLINE __attribute__((cold)) void rcl_mutex_wait(rcl_mutex *m);
+RCL_NOINLINE __attribute__((cold)) void rcl_mutex_wake(rcl_mutex *m);
 
 static inline void rcl_mutex_lock(rcl_mutex *m)
 {
