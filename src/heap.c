@@ -252,6 +252,12 @@ static void *alloc(size_t size, size_t align, bool zero,
 		return internal_alloc(size, align, zero);
 	p = real_alloc(size, align, zero);
 	if (p) {
+		/*
+		 * The canary's line, for writing, while the stack is taken:
+		 * a store that misses there stalls the table lock's atomic
+		 * after it (it was half of track()'s time with 4 threads).
+		 */
+		__builtin_prefetch((char *)p + size, 1);
 		rcl_table_prefetch((uintptr_t)p);
 		saved_errno = errno;
 		if (!track(p, size, kind, rcl_stack_capture())) {
@@ -423,6 +429,8 @@ void rcl_heap_free(void *p, enum rcl_free_kind how)
 	if (rcl_reentry_free(p)) {
 		/* a block a signal handler got (reentry.c) */
 	} else if (rcl_enter()) {
+		/* Where the poison goes (its size is not known yet). */
+		__builtin_prefetch(p, 1);
 		rcl_table_prefetch((uintptr_t)p);
 		release(p, how, rcl_stack_capture(), true);
 		rcl_leave();
