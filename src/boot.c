@@ -309,14 +309,6 @@ static bool sigpipe_pending(void)
 	return sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
 }
 
-/*
- * The report at exit, after every destructor. SIGPIPE is held back
- * meanwhile: the program's last flush (in __libc_freeres) into a closed
- * pipe must not kill the process before the report is written, and a
- * report into a closed stderr must not kill a program that would have
- * exited cleanly. A SIGPIPE the program's own output caused is raised
- * again afterwards, so it ends as it would have without rcleak.
- */
 /* libc's exit, not a PLT slot of a non-PIE program that took &exit. */
 static uintptr_t libc_exit(void)
 {
@@ -327,6 +319,14 @@ static uintptr_t libc_exit(void)
 extern void own_underscore_exit(int status)
     __attribute__((visibility("hidden"), noreturn));
 
+/*
+ * The report at exit, after every destructor. SIGPIPE is held back
+ * meanwhile: the program's last flush (in __libc_freeres) into a closed
+ * pipe must not kill the process before the report is written, and a
+ * report into a closed stderr must not kill a program that would have
+ * exited cleanly. A SIGPIPE the program's own output caused is raised
+ * again afterwards, so it ends as it would have without rcleak.
+ */
 static bool report_at_end(bool by_exit)
 {
 	static const struct timespec no_wait = {0, 0};

@@ -502,7 +502,7 @@ struct rcl_report {
 
 /* Writes the report now; returns true when it found leaks or errors. */
 bool rcl_report_write(const char *when, bool halted);
-/* The exit report: the program's stack is what lies above exit(). */
+/* The exit report: the program's stack is what lies above its call to fn. */
 bool rcl_report_write_at_exit(uintptr_t fn);
 bool rcl_report_busy(void); /* this thread is writing a report */
 void rcl_report_lock(void);

@@ -517,8 +517,8 @@ static int walk_stack(struct walk *w, uintptr_t *ips, int max, bool keep_own,
  * rcleak without a rule lookup or a memo word for any of rcleak's frames.
  * The program's pc is that return address, its rsp the frame's end, its
  * rbp the one rcleak's outermost frame saved. False when the chain leaves
- * the stack or does not go up (rcleak linked into a test program, whose
- * frames all count as its own).
+ * the stack or does not go up; the walk then starts at the capture point,
+ * through rcleak's frames as through any.
  */
 static bool program_entry(const struct cache *c, uintptr_t sp, uintptr_t bp,
                           struct walk *w)
