@@ -131,7 +131,7 @@ static inline void rcl_unlock(pthread_mutex_t *m)
  * it (Drepper, "Futexes Are Tricky", mutex 2); lock.c sleeps and wakes.
  */
 typedef struct {
-	_Atomic uint32_t state;
+	uint32_t state; /* only through __atomic builtins */
 } rcl_mutex;
 #define RCL_MUTEX_INIT {0}
 
