@@ -135,6 +135,10 @@ typedef struct {
 } rcl_mutex;
 #define RCL_MUTEX_INIT {0}
 
+struct timespec;
+/* syscall(SYS_futex) on a word of this process (FUTEX_PRIVATE_FLAG added). */
+long rcl_futex(void *word, int op, uint32_t val,
+               const struct timespec *timeout);
 RCL_NOINLINE __attribute__((cold)) void rcl_mutex_wait(rcl_mutex *m);
 RCL_NOINLINE __attribute__((cold)) void rcl_mutex_wake(rcl_mutex *m);
 

@@ -1,7 +1,8 @@
 /*
  * The slow half of rcl_mutex (internal.h): a thread that finds the lock
  * held spins briefly, as a shard is held for tens of nanoseconds, then
- * sleeps on a futex until the holder's unlock wakes it.
+ * sleeps on a futex until the holder's unlock wakes it. And the futex
+ * call itself, which threads.c's stop and resume also use.
  */
 #include <errno.h>
 #include <linux/futex.h>
@@ -11,6 +12,13 @@
 #include "internal.h"
 
 #define SPINS 64
+
+long rcl_futex(void *word, int op, uint32_t val,
+               const struct timespec *timeout)
+{
+	return syscall(SYS_futex, word, op | FUTEX_PRIVATE_FLAG, val, timeout,
+	               NULL, 0);
+}
 
 static void cpu_relax(void)
 {
@@ -35,7 +43,7 @@ void rcl_mutex_wait(rcl_mutex *m)
 	}
 	/* Taken as 2: its unlock then wakes whoever else is asleep. */
 	while (__atomic_exchange_n(&m->state, 2, __ATOMIC_ACQUIRE) != 0)
-		syscall(SYS_futex, &m->state, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+		rcl_futex(&m->state, FUTEX_WAIT, 2, NULL);
 	errno = saved_errno;
 }
 
@@ -43,6 +51,6 @@ void rcl_mutex_wake(rcl_mutex *m)
 {
 	int saved_errno = errno;
 
-	syscall(SYS_futex, &m->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	rcl_futex(&m->state, FUTEX_WAKE, 1, NULL);
 	errno = saved_errno;
 }

@@ -44,13 +44,6 @@ static _Atomic int in_handler; /* threads not yet out of on_stop */
 static int (*real_create)(pthread_t *, const pthread_attr_t *,
                           void *(*)(void *), void *);
 
-static long futex(_Atomic unsigned *word, int op, unsigned val,
-                  const struct timespec *timeout)
-{
-	return syscall(SYS_futex, word, op | FUTEX_PRIVATE_FLAG, val, timeout,
-	               NULL, 0);
-}
-
 static pid_t gettid_raw(void)
 {
 	return (pid_t)syscall(SYS_gettid);
@@ -228,10 +221,10 @@ static void on_stop(int sig, siginfo_t *info, void *context)
 	t->sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
 	t->stopped_gen = gen;
 	atomic_fetch_add(&acks, 1);
-	futex(&acks, FUTEX_WAKE, 1, NULL);
+	rcl_futex(&acks, FUTEX_WAKE, 1, NULL);
 	/* Resumed by this report or any later one (a late wake-up). */
 	for (unsigned seen; (int)((seen = atomic_load(&resume_gen)) - gen) < 0;)
-		futex(&resume_gen, FUTEX_WAIT, seen, NULL);
+		rcl_futex(&resume_gen, FUTEX_WAIT, seen, NULL);
 	atomic_fetch_sub(&in_handler, 1);
 	errno = saved_errno;
 }
@@ -331,7 +324,7 @@ size_t rcl_threads_stop(void)
 
 		if (got >= expected || left <= 0)
 			break;
-		futex(&acks, FUTEX_WAIT, got, &wait);
+		rcl_futex(&acks, FUTEX_WAIT, got, &wait);
 	}
 	for (struct rcl_thread *t = threads; t; t = t->next) {
 		if (!t->alive || t->tid == me)
@@ -347,7 +340,7 @@ void rcl_threads_resume(size_t missed)
 	struct timespec t0;
 
 	atomic_store(&resume_gen, atomic_load(&stop_gen));
-	futex(&resume_gen, FUTEX_WAKE, 0x7fffffff, NULL);
+	rcl_futex(&resume_gen, FUTEX_WAKE, 0x7fffffff, NULL);
 	/*
 	 * Let them leave the handler before the next report may stop them
 	 * again (a thread still in it has the signal blocked). Bounded: a
