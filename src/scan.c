@@ -123,10 +123,16 @@ void rcl_scan_sort(struct rcl_snap *v, size_t n)
  * of a big heap holds one per block on top of the snapshot.
  */
 #define INDEX_STEP 64
+/*
+ * keys has INDEX_STEP per window, the last window's tail filled with
+ * KEY_PAD, which no offset searched for reaches: every search in a window
+ * takes the same six steps.
+ */
+#define KEY_PAD UINT32_MAX
 
 static void free_index(struct rcl_scan *s)
 {
-	rcl_meta_free(s->keys, s->n * sizeof(*s->keys));
+	rcl_meta_free(s->keys, s->nsample * INDEX_STEP * sizeof(*s->keys));
 	rcl_meta_free(s->sample, s->nsample * sizeof(*s->sample));
 	rcl_meta_free(s->wide, s->nsample * sizeof(*s->wide));
 	s->keys = NULL;
@@ -137,7 +143,7 @@ static void free_index(struct rcl_scan *s)
 static void build_index(struct rcl_scan *s)
 {
 	s->nsample = (s->n + INDEX_STEP - 1) / INDEX_STEP;
-	s->keys = rcl_meta_alloc(s->n * sizeof(*s->keys));
+	s->keys = rcl_meta_alloc(s->nsample * INDEX_STEP * sizeof(*s->keys));
 	s->sample = rcl_meta_alloc(s->nsample * sizeof(*s->sample));
 	s->wide = rcl_meta_alloc(s->nsample * sizeof(*s->wide));
 	if (!s->keys || !s->sample || !s->wide) { /* a slower search, then */
@@ -150,10 +156,12 @@ static void build_index(struct rcl_scan *s)
 		size_t k = i / INDEX_STEP;
 		uintptr_t off = s->v[i].addr - s->sample[k];
 
-		if (off > UINT32_MAX)
+		if (off >= KEY_PAD - 1)
 			s->wide[k] = true;
 		s->keys[i] = (uint32_t)off;
 	}
+	for (size_t i = s->n; i < s->nsample * INDEX_STEP; i++)
+		s->keys[i] = KEY_PAD;
 }
 
 /* The last i in [lo, hi) with v[i].addr <= addr, given v[lo] is. */
@@ -184,21 +192,6 @@ void rcl_scan_init(struct rcl_scan *s, struct rcl_snap *v, size_t n,
 	}
 	for (size_t i = 0; i < n; i++)
 		v[i].mark = UNREACHED;
-}
-
-/* The last i in [lo, hi) with a[i] <= addr, given a[lo] <= addr. */
-static size_t last_at_or_below(const uintptr_t *a, size_t lo, size_t hi,
-                               uintptr_t addr)
-{
-	while (hi - lo > 1) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (a[mid] <= addr)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	return lo;
 }
 
 /*
@@ -263,45 +256,47 @@ static ptrdiff_t if_inside(const struct rcl_scan *s, size_t i, uintptr_t addr)
 static void find_batch(const struct rcl_scan *s, const uintptr_t *words,
                        ptrdiff_t *found, int n)
 {
-	size_t lo[BATCH], hi[BATCH];
+	size_t at[BATCH];
 	uint32_t off[BATCH];
-	bool more = true;
+	bool wide[BATCH];
 
+	/* The window: the last sample at or below each word. */
+	for (int i = 0; i < n; i++)
+		at[i] = 0;
+	for (size_t len = s->nsample; len > 1; len -= len / 2) {
+		size_t half = len / 2;
+
+		for (int i = 0; i < n; i++)
+			at[i] = s->sample[at[i] + half] <= words[i] ? at[i] + half
+			                                            : at[i];
+	}
 	for (int i = 0; i < n; i++) {
-		size_t k = last_at_or_below(s->sample, 0, s->nsample, words[i]);
+		size_t k = at[i];
 		uintptr_t o = words[i] - s->sample[k];
 
-		lo[i] = k * INDEX_STEP;
-		hi[i] = lo[i] + INDEX_STEP < s->n ? lo[i] + INDEX_STEP : s->n;
-		if (s->wide[k]) {
-			lo[i] = last_block_at_or_below(s, lo[i], hi[i], words[i]);
-			hi[i] = lo[i] + 1;
-		} else if (o > UINT32_MAX) { /* past every block of the window */
-			lo[i] = hi[i] - 1;
-		}
-		off[i] = o > UINT32_MAX ? UINT32_MAX : (uint32_t)o;
-	}
-	while (more) {
-		more = false;
-		for (int i = 0; i < n; i++)
-			if (hi[i] - lo[i] > 1)
-				__builtin_prefetch(&s->keys[lo[i] + (hi[i] - lo[i]) / 2]);
-		for (int i = 0; i < n; i++) {
-			if (hi[i] - lo[i] <= 1)
-				continue;
-			size_t mid = lo[i] + (hi[i] - lo[i]) / 2;
+		at[i] = k * INDEX_STEP;
+		wide[i] = s->wide[k];
+		if (wide[i]) {
+			size_t end = at[i] + INDEX_STEP < s->n ? at[i] + INDEX_STEP
+			                                       : s->n;
 
-			if (s->keys[mid] <= off[i])
-				lo[i] = mid;
-			else
-				hi[i] = mid;
-			more |= hi[i] - lo[i] > 1;
+			at[i] = last_block_at_or_below(s, at[i], end, words[i]);
+			continue;
 		}
+		/* Below the padding: past every block of the window is its last. */
+		off[i] = o < KEY_PAD ? (uint32_t)o : KEY_PAD - 1;
+		for (int line = 0; line < INDEX_STEP; line += 16)
+			__builtin_prefetch(&s->keys[at[i] + line]);
 	}
+	/* Within it, a fixed number of steps: no branch to mispredict. */
+	for (size_t half = INDEX_STEP / 2; half > 0; half /= 2)
+		for (int i = 0; i < n; i++)
+			if (!wide[i])
+				at[i] += s->keys[at[i] + half] <= off[i] ? half : 0;
 	for (int i = 0; i < n; i++)
-		__builtin_prefetch(&s->v[lo[i]]);
+		__builtin_prefetch(&s->v[at[i]]);
 	for (int i = 0; i < n; i++)
-		found[i] = if_inside(s, lo[i], words[i]);
+		found[i] = if_inside(s, at[i], words[i]);
 }
 
 /* The index of the block whose bytes hold addr, or -1. */
