@@ -14,9 +14,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -165,6 +167,60 @@ static void report_closed_modules(void)
 	dwfl_report_end(closed_dwfl, NULL, NULL);
 }
 
+/*
+ * The vdso, whose headers lie in its first page: libdwfl reads its image
+ * from memory when the module has this name, as its own maps reader
+ * names it.
+ */
+static void report_vdso(Dwfl *d, const struct dl_phdr_info *info,
+                        uintptr_t vdso)
+{
+	uintptr_t hi = vdso;
+	char name[32];
+
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+
+		if (ph->p_type == PT_LOAD &&
+		    info->dlpi_addr + ph->p_vaddr + ph->p_memsz > hi)
+			hi = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+	}
+	snprintf(name, sizeof(name), "[vdso: %d]", (int)getpid());
+	dwfl_report_module(d, name, vdso, (hi + 4095) & ~(uintptr_t)4095);
+}
+
+/*
+ * A loaded module, at the bias the loader gave it. Not from
+ * /proc/self/maps (dwfl_linux_proc_report): the unwinder maps module
+ * files to read their CFI, and a mapping of libc.so.6 that landed below
+ * the loaded one made libdwfl take it for the module's start, giving
+ * every libc frame a wrong offset and no name. The path is the file's
+ * real one, as the maps would name it.
+ */
+static int report_loaded(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	uintptr_t vdso = (uintptr_t)getauxval(AT_SYSINFO_EHDR);
+	char path[PATH_MAX];
+	const char *name = info->dlpi_name;
+
+	(void)size;
+	if (vdso && (uintptr_t)info->dlpi_phdr - vdso < 4096) {
+		report_vdso(arg, info, vdso);
+		return 0;
+	}
+	if (name == NULL || name[0] == '\0') { /* the program */
+		ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+
+		if (n <= 0)
+			return 0;
+		path[n] = '\0';
+	} else if (realpath(name, path) == NULL) {
+		return 0;
+	}
+	dwfl_report_elf(arg, path, path, -1, info->dlpi_addr, false);
+	return 0;
+}
+
 void rcl_symbolize_begin(void)
 {
 	if (dwfl)
@@ -173,11 +229,7 @@ void rcl_symbolize_begin(void)
 	if (dwfl == NULL)
 		return;
 	dwfl_report_begin(dwfl);
-	if (dwfl_linux_proc_report(dwfl, getpid()) != 0) {
-		dwfl_end(dwfl);
-		dwfl = NULL;
-		return;
-	}
+	dl_iterate_phdr(report_loaded, dwfl);
 	dwfl_report_end(dwfl, NULL, NULL);
 	report_closed_modules();
 	demangle = (char *(*)(const char *, char *, size_t *, int *))dlsym(

@@ -766,6 +766,21 @@ def _(ctx):
     expect_record(rep, "ndup_it", 4, 1, within=2)
 
 
+@case("module_file_mapped_below_it", "module_mapped_below", "libdso_leak")
+def _(ctx):
+    # A mapping of the module's file just below it once took the module's
+    # place in the report: its frames had no names.
+    res = ctx.run(args=[str(ctx.exes[1])], opts={"exitcode": 0})
+    res.expect_rc(0)
+    eq(res.out, "mapped below\n", "stdout")
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    rep.expect_lost((45, 1))
+    x = expect_record(rep, "dso_make", 45, 1, "malloc")
+    eq(base(x["stack"][0]["module"]), base(str(ctx.exes[1])),
+       "frame 0 module")
+
+
 @case("counts", "counts")
 def _(ctx):
     res = ctx.run(opts={"exitcode": 0})
