@@ -1743,6 +1743,40 @@ def _(ctx):
     need(not js.exists(), "a report from a killed process")
 
 
+@case("rcleak_run_interrupted_while_starting", "sigint_wait")
+def _(ctx):
+    # rcleak-run set its signal traps after starting the program: a SIGINT
+    # in between killed the script and left the program waiting forever.
+    # Signals at delays spread over the start, where that window lies.
+    env = ctx.base_env()
+
+    def start():
+        return subprocess.Popen([str(RUN), "--", str(ctx.exe)], env=env,
+                                cwd=ctx.newdir(), stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL,
+                                stdin=subprocess.DEVNULL, text=True)
+
+    t0 = time.monotonic()
+    p = start()
+    need(p.stdout.readline() == "ready\n", "program did not start")
+    ready_after = time.monotonic() - t0
+    p.send_signal(signal.SIGINT)
+    p.communicate(timeout=60)
+    stuck = 0
+    for i in range(40):
+        p = start()
+        time.sleep(ready_after * i / 40)
+        p.send_signal(signal.SIGINT)
+        try:
+            p.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            stuck += 1
+            subprocess.run(["pkill", "-KILL", "-f", str(ctx.exe)])
+            p.kill()
+            p.communicate()
+    eq(stuck, 0, "runs where the program outlived rcleak-run's SIGINT")
+
+
 @case("exported_symbols")
 def _(ctx):
     p = subprocess.run(["nm", "-D", "--defined-only", str(LIB)],
