@@ -190,6 +190,41 @@ static void report_vdso(Dwfl *d, const struct dl_phdr_info *info,
 }
 
 /*
+ * The file mapped at addr, from /proc/self/maps: for a module whose name
+ * no longer leads to it (dlopen("./x.so"), then chdir). false if none.
+ */
+static bool mapped_file(uintptr_t addr, char *path, size_t size)
+{
+	FILE *maps = fopen("/proc/self/maps", "re");
+	char line[PATH_MAX + 128];
+	bool found = false;
+
+	if (maps == NULL)
+		return false;
+	while (!found && fgets(line, sizeof(line), maps)) {
+		unsigned long lo, hi;
+		char *file = strchr(line, '/');
+
+		if (sscanf(line, "%lx-%lx", &lo, &hi) != 2 || addr < lo ||
+		    addr >= hi || file == NULL)
+			continue;
+		file[strcspn(file, "\n")] = '\0';
+		found = snprintf(path, size, "%s", file) < (int)size;
+	}
+	fclose(maps);
+	return found;
+}
+
+/* Where the loader put the module's first segment. */
+static uintptr_t first_segment(const struct dl_phdr_info *info)
+{
+	for (int i = 0; i < info->dlpi_phnum; i++)
+		if (info->dlpi_phdr[i].p_type == PT_LOAD)
+			return info->dlpi_addr + info->dlpi_phdr[i].p_vaddr;
+	return info->dlpi_addr;
+}
+
+/*
  * A loaded module, at the bias the loader gave it. Not from
  * /proc/self/maps (dwfl_linux_proc_report): the unwinder maps module
  * files to read their CFI, and a mapping of libc.so.6 that landed below
@@ -214,7 +249,8 @@ static int report_loaded(struct dl_phdr_info *info, size_t size, void *arg)
 		if (n <= 0)
 			return 0;
 		path[n] = '\0';
-	} else if (realpath(name, path) == NULL) {
+	} else if (realpath(name, path) == NULL &&
+	           !mapped_file(first_segment(info), path, sizeof(path))) {
 		return 0;
 	}
 	dwfl_report_elf(arg, path, path, -1, info->dlpi_addr, false);

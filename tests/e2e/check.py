@@ -781,6 +781,20 @@ def _(ctx):
        "frame 0 module")
 
 
+@case("module_loaded_by_a_relative_path", "dlopen_then_chdir", "libdso_leak")
+def _(ctx):
+    # A module's name as the loader keeps it ("./x.so") may no longer lead
+    # to its file once the program has changed directory.
+    lib = ctx.exes[1]
+    res = ctx.run(args=[str(lib.parent), lib.name], opts={"exitcode": 0})
+    res.expect_rc(0)
+    rep = res.exit_report()
+    rep.expect_no_errors()
+    rep.expect_lost((45, 1))
+    x = expect_record(rep, "dso_make", 45, 1, "malloc")
+    eq(base(x["stack"][0]["module"]), lib.name, "frame 0 module")
+
+
 @case("counts", "counts")
 def _(ctx):
     res = ctx.run(opts={"exitcode": 0})
