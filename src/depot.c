@@ -114,22 +114,33 @@ static bool same_stack(rcl_stack_id id, const uintptr_t *ips, uint32_t depth)
 	       memcmp(st->ips, ips, depth * sizeof(uintptr_t)) == 0;
 }
 
-/* The caller holds the shard's lock. 0: no room for a new stack. */
+/*
+ * The caller holds the shard's lock. 0: no room for a new stack. When the
+ * slots cannot grow (rcleak's memory ran out), the old ones fill up while
+ * they last, and a stack already among them is still found: a slot is
+ * always left empty, which ends every probe.
+ */
 static rcl_stack_id find_or_add(struct depot_shard *s, const uintptr_t *ips,
                                 uint32_t depth, uint32_t hash)
 {
 	uint32_t at, probes = 1;
 	struct rcl_stack *st;
 	rcl_stack_id id;
+	bool room = true;
 
 	if ((s->slots == NULL || (s->count + 1) * 2 > s->mask + 1) &&
-	    !grow(s) && (s->slots == NULL || s->count + 1 > s->mask))
-		return 0; /* with old slots, just fuller, while they last */
+	    !grow(s)) {
+		if (s->slots == NULL)
+			return 0;
+		room = s->count + 1 <= s->mask;
+	}
 	for (at = hash & s->mask; s->slots[at].id != 0;
 	     at = (at + 1) & s->mask, probes++)
 		if (s->slots[at].hash == hash &&
 		    same_stack(s->slots[at].id, ips, depth))
 			return s->slots[at].id;
+	if (!room)
+		return 0;
 	st = carve(depth, &id);
 	if (st == NULL)
 		return 0;

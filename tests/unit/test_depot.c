@@ -1,4 +1,8 @@
 /* The stack depot: one id per distinct stack, frames back from an id. */
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
 #include "internal.h"
 #include "unit.h"
 
@@ -81,6 +85,62 @@ static void many_distinct_stacks_stay_hashed(void)
 	CHECK(!rcl_depot_degenerate());
 }
 
+/*
+ * Once a shard's slots are full and cannot grow (rcleak's own memory ran
+ * out), a stack stored before still gets its id; only a new one gets
+ * none (it once got 0 too). In a child whose address space is capped at
+ * what it has, so that no slot array can grow.
+ */
+#define KNOWN 4000000
+static uintptr_t known_ips[KNOWN][2];
+static rcl_stack_id known_ids[KNOWN];
+
+static size_t mapped_bytes(void)
+{
+	char line[256];
+	size_t kb = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmSize: %zu kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb * 1024;
+}
+
+static void known_stacks_found_when_full(void)
+{
+	int status = 0;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		struct rlimit cap;
+		size_t n;
+
+		cap.rlim_cur = cap.rlim_max = mapped_bytes();
+		if (cap.rlim_cur == 0 || setrlimit(RLIMIT_AS, &cap) != 0)
+			_exit(3);
+		for (n = 0; n < KNOWN; n++) {
+			known_ips[n][0] = 0x7100000 + n;
+			known_ips[n][1] = n * 13;
+			known_ids[n] = rcl_depot_put(known_ips[n], 2);
+			if (known_ids[n] == 0)
+				break;
+		}
+		if (n == KNOWN)
+			_exit(2); /* never ran out: nothing was tested */
+		for (size_t i = 0; i < n; i++)
+			if (rcl_depot_put(known_ips[i], 2) != known_ids[i])
+				_exit(1);
+		_exit(0);
+	}
+	CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status));
+	CHECK_EQ(WEXITSTATUS(status), 0);
+}
+
 TEST_MAIN("depot", TEST(many_distinct_stacks_stay_hashed),
+          TEST(known_stacks_found_when_full),
           TEST(same_stack_same_id), TEST(empty_stack_is_zero),
           TEST(threads_agree_on_ids))
