@@ -87,8 +87,9 @@ extern __thread int rcl_disabled __attribute__((tls_model("initial-exec")));
 
 /*
  * How many of rcleak's locks (table, depot, quarantine, meta, errors) this
- * thread holds or is taking, counting the quarantine batch it is filling. A signal handler that allocates on top of
- * rcleak must not wait for one of them: reentry.c serves it instead.
+ * thread holds or is taking, counting the quarantine batch it is filling.
+ * A signal handler that allocates on top of rcleak must not wait for one
+ * of them: reentry.c serves it instead.
  */
 extern __thread int rcl_locks_held __attribute__((tls_model("initial-exec")));
 /* Frees a signal handler made on top of rcleak, done at rcl_leave(). */
@@ -671,6 +672,11 @@ size_t rcl_symbolize(uintptr_t ip, const struct rcl_frame **frames);
 void rcl_symbolize_end(void);
 
 /* ---- modules.c: modules unloaded with dlclose ---- */
+
+struct dl_phdr_info;
+/* Where a loaded module's segments lie, [lo, hi). */
+void rcl_module_range(const struct dl_phdr_info *info, uintptr_t *lo,
+                      uintptr_t *hi);
 
 struct rcl_closed_module {
 	struct rcl_closed_module *next;

@@ -19,6 +19,24 @@ struct range_query {
 	uintptr_t lo, hi;
 };
 
+void rcl_module_range(const struct dl_phdr_info *info, uintptr_t *lo,
+                      uintptr_t *hi)
+{
+	*lo = UINTPTR_MAX;
+	*hi = 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t start = info->dlpi_addr + ph->p_vaddr;
+
+		if (ph->p_type != PT_LOAD)
+			continue;
+		if (start < *lo)
+			*lo = start;
+		if (start + ph->p_memsz > *hi)
+			*hi = start + ph->p_memsz;
+	}
+}
+
 static int find_range(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	struct range_query *q = arg;
@@ -27,17 +45,7 @@ static int find_range(struct dl_phdr_info *info, size_t size, void *arg)
 	if (info->dlpi_addr != q->bias || info->dlpi_name == NULL ||
 	    strcmp(info->dlpi_name, q->name) != 0)
 		return 0;
-	q->lo = UINTPTR_MAX;
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-
-		if (ph->p_type != PT_LOAD)
-			continue;
-		if (q->bias + ph->p_vaddr < q->lo)
-			q->lo = q->bias + ph->p_vaddr;
-		if (q->bias + ph->p_vaddr + ph->p_memsz > q->hi)
-			q->hi = q->bias + ph->p_vaddr + ph->p_memsz;
-	}
+	rcl_module_range(info, &q->lo, &q->hi);
 	return 1;
 }
 

@@ -16,24 +16,10 @@ uintptr_t rcl_own_lo, rcl_own_hi; /* rcleak's mapped range */
 
 static int find_own(struct dl_phdr_info *info, size_t size, void *arg)
 {
-	uintptr_t base = (uintptr_t)arg;
-	uintptr_t lo = UINTPTR_MAX, hi = 0;
-
 	(void)size;
-	if (info->dlpi_addr != base)
+	if (info->dlpi_addr != (uintptr_t)arg)
 		return 0;
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-
-		if (ph->p_type != PT_LOAD)
-			continue;
-		if (base + ph->p_vaddr < lo)
-			lo = base + ph->p_vaddr;
-		if (base + ph->p_vaddr + ph->p_memsz > hi)
-			hi = base + ph->p_vaddr + ph->p_memsz;
-	}
-	rcl_own_lo = lo;
-	rcl_own_hi = hi;
+	rcl_module_range(info, &rcl_own_lo, &rcl_own_hi);
 	return 1;
 }
 

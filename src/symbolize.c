@@ -172,21 +172,14 @@ static void report_closed_modules(void)
  * from memory when the module has this name, as its own maps reader
  * names it.
  */
-static void report_vdso(Dwfl *d, const struct dl_phdr_info *info,
-                        uintptr_t vdso)
+static void report_vdso(Dwfl *d, const struct dl_phdr_info *info)
 {
-	uintptr_t hi = vdso;
+	uintptr_t lo, hi;
 	char name[32];
 
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-
-		if (ph->p_type == PT_LOAD &&
-		    info->dlpi_addr + ph->p_vaddr + ph->p_memsz > hi)
-			hi = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
-	}
+	rcl_module_range(info, &lo, &hi);
 	snprintf(name, sizeof(name), "[vdso: %d]", (int)getpid());
-	dwfl_report_module(d, name, vdso, (hi + 4095) & ~(uintptr_t)4095);
+	dwfl_report_module(d, name, lo, (hi + 4095) & ~(uintptr_t)4095);
 }
 
 /*
@@ -215,15 +208,6 @@ static bool mapped_file(uintptr_t addr, char *path, size_t size)
 	return found;
 }
 
-/* Where the loader put the module's first segment. */
-static uintptr_t first_segment(const struct dl_phdr_info *info)
-{
-	for (int i = 0; i < info->dlpi_phnum; i++)
-		if (info->dlpi_phdr[i].p_type == PT_LOAD)
-			return info->dlpi_addr + info->dlpi_phdr[i].p_vaddr;
-	return info->dlpi_addr;
-}
-
 /*
  * A loaded module, at the bias the loader gave it. Not from
  * /proc/self/maps (dwfl_linux_proc_report): the unwinder maps module
@@ -234,13 +218,13 @@ static uintptr_t first_segment(const struct dl_phdr_info *info)
  */
 static int report_loaded(struct dl_phdr_info *info, size_t size, void *arg)
 {
-	uintptr_t vdso = (uintptr_t)getauxval(AT_SYSINFO_EHDR);
+	uintptr_t vdso = (uintptr_t)getauxval(AT_SYSINFO_EHDR), lo, hi;
 	char path[PATH_MAX];
 	const char *name = info->dlpi_name;
 
 	(void)size;
 	if (vdso && (uintptr_t)info->dlpi_phdr - vdso < 4096) {
-		report_vdso(arg, info, vdso);
+		report_vdso(arg, info);
 		return 0;
 	}
 	if (name == NULL || name[0] == '\0') { /* the program */
@@ -249,9 +233,10 @@ static int report_loaded(struct dl_phdr_info *info, size_t size, void *arg)
 		if (n <= 0)
 			return 0;
 		path[n] = '\0';
-	} else if (realpath(name, path) == NULL &&
-	           !mapped_file(first_segment(info), path, sizeof(path))) {
-		return 0;
+	} else if (realpath(name, path) == NULL) {
+		rcl_module_range(info, &lo, &hi);
+		if (!mapped_file(lo, path, sizeof(path)))
+			return 0;
 	}
 	dwfl_report_elf(arg, path, path, -1, info->dlpi_addr, false);
 	return 0;
