@@ -50,8 +50,12 @@ LSAN = "/usr/lib/x86_64-linux-gnu/liblsan.so.0"
 # The system interpreter: PATH may hold a pyenv shim, itself a script.
 PY = "/usr/bin/python3"
 
-ALL_TOOLS = ["native", "rcleak", "rcleak-q0", "lsan-fp", "lsan-dwarf",
-             "heaptrack", "valgrind"]
+ALL_TOOLS = ["native", "rcleak", "rcleak-q0", "rcleak-base", "lsan-fp",
+             "lsan-dwarf", "heaptrack", "valgrind"]
+# rcleak's columns: its options beyond those every run gets. Side by side
+# they split its cost into the quarantine, the stacks, and the rest.
+RCLEAK_VARIANTS = {"rcleak": "", "rcleak-q0": "quarantine_mb=0",
+                   "rcleak-base": "quarantine_mb=0:depth=1"}
 # Tools too slow for the full inputs (20-120x), the scale they run at
 # instead, and the mark their cells get. Keeps 3 reps near 20 minutes.
 SMALL_SCALE = {"lsan-dwarf": (0.25, "‡"), "valgrind": (0.1, "†")}
@@ -62,6 +66,11 @@ TOOL_DESC = {
     "rcleak": "build/librcleak.so preloaded, default options "
               "(4 MiB quarantine, 256 bytes poisoned per freed block)",
     "rcleak-q0": "rcleak with quarantine_mb=0",
+    "rcleak-base": "rcleak with quarantine_mb=0:depth=1: interposing, the "
+                   "live-block table and the canary, with a one-frame stack "
+                   "(no unwinding) and no quarantine: rcleak - rcleak-q0 is "
+                   "the quarantine's cost, rcleak-q0 - rcleak-base the "
+                   "20-frame stacks'",
     "lsan-fp": "LeakSanitizer (gcc's liblsan.so.0) preloaded, default "
                "fast_unwind_on_malloc=1: frame-pointer stacks, which -O2 "
                "code without frame pointers cuts short",
@@ -281,8 +290,8 @@ def tool_argv_env(tool, cmd, rundir, workload, lib):
             # The memory line of the text report; the JSON would list a
             # record per stack, and writing it is not what is timed here.
             opts += ":stats=1"
-        if tool == "rcleak-q0":
-            opts += ":quarantine_mb=0"
+        if RCLEAK_VARIANTS[tool]:
+            opts += ":" + RCLEAK_VARIANTS[tool]
         env.update(LD_PRELOAD=str(lib), RCLEAK_OPTIONS=opts)
     elif tool.startswith("lsan"):
         # fast_unwind_on_malloc=1 (the default) walks frame pointers, which
@@ -638,7 +647,7 @@ def detail_lines(args, results):
         if w not in args.only:
             continue
         pairs, native = med(w, "native", "pairs"), med(w, "native", "wall")
-        for tool in ("rcleak", "rcleak-q0"):
+        for tool in RCLEAK_VARIANTS:
             wall = med(w, tool, "wall")
             if tool in args.tools and wall and pairs and native:
                 out.append(
