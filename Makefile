@@ -31,10 +31,12 @@ SOLINK   = -shared -Wl,-z,defs -Wl,-z,now
 LIB_SRCS := $(wildcard src/*.c)
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/obj/%.o)
 LIB      := $(BUILD)/librcleak.so
+# rcleak-run's launcher: starts the program without losing a signal.
+LAUNCHER := $(BUILD)/rcleak-launch
 
 .PHONY: all deps test test-deps test-unit demo format format-check install clean
 
-all: $(LIB)
+all: $(LIB) $(LAUNCHER)
 
 # Installs missing Debian packages once (scripts/install-deps).
 deps: $(DEPS_OK)
@@ -50,10 +52,14 @@ $(BUILD)/obj/%.o: src/%.c src/internal.h src/options.def Makefile | $(DEPS_OK)
 $(LIB): $(LIB_OBJS)
 	$(CC) $(CFLAGS) $(LTO) $(SOFLAGS) $(SOLINK) -o $@ $^ $(LIBS)
 
+$(LAUNCHER): src/launcher/rcleak-launch.c Makefile | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(STDFLAGS) -o $@ $<
+
 # ---- tests ----
 include tests/unit/unit.mk
 
-test: $(LIB) test-deps $(UNIT_BINS)
+test: $(LIB) $(LAUNCHER) test-deps $(UNIT_BINS)
 	@tests/run.sh
 
 test-deps: $(DEPS_OK)
@@ -65,7 +71,7 @@ $(DEMO): tests/demo/leaky.c | $(DEPS_OK)
 	$(CC) -g -O0 -fno-omit-frame-pointer -o $@ $<
 
 # Runs the bundled leaky program; rcleak's exit status 23 is expected.
-demo: $(LIB) $(DEMO)
+demo: $(LIB) $(LAUNCHER) $(DEMO)
 	@echo "== $(DEMO) under rcleak: its output, then rcleak's report =="
 	@scripts/rcleak-run --json $(BUILD)/demo/report.json -- $(DEMO); \
 	  echo "== exit status $$? (23: rcleak found problems); JSON in $(BUILD)/demo/report.json =="
@@ -95,16 +101,18 @@ bench: $(LIB) bench-deps $(BENCH)/workload $(BENCH)/spawn $(BENCH)/lsan-init.so
 bench-deps: $(DEPS_OK)
 	@scripts/install-deps --bench
 
-FORMAT_FILES = $(wildcard src/*.c src/*.h include/*.h tests/unit/*.c tests/unit/*.h tests/demo/*.c)
+FORMAT_FILES = $(wildcard src/*.c src/*.h src/launcher/*.c include/*.h tests/unit/*.c tests/unit/*.h tests/demo/*.c)
 format:
 	clang-format -i $(FORMAT_FILES)
 format-check:
 	clang-format --dry-run --Werror $(FORMAT_FILES)
 
-install: $(LIB)
+install: $(LIB) $(LAUNCHER)
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include
 	install -m 755 $(LIB) $(DESTDIR)$(PREFIX)/lib/librcleak.so
 	install -m 755 scripts/rcleak-run $(DESTDIR)$(PREFIX)/bin/rcleak-run
+	install -d $(DESTDIR)$(PREFIX)/lib/rcleak
+	install -m 755 $(LAUNCHER) $(DESTDIR)$(PREFIX)/lib/rcleak/rcleak-launch
 	install -m 644 include/rcleak.h $(DESTDIR)$(PREFIX)/include/rcleak.h
 
 clean:
