@@ -24,6 +24,7 @@ import concurrent.futures
 import fnmatch
 import json
 import os
+import pty
 import re
 import select
 import shlex
@@ -1779,10 +1780,9 @@ def _(ctx):
     # A SIGTERM sent to rcleak-run at any moment of its start (a CI
     # runner's timeout) must reach the program, or come before the program
     # starts: never leave it running once rcleak-run is gone. When bash ran
-    # the program as a job, its traps came just after the fork, and about
-    # 1 signal in 100 sent during start-up fell between (3 of 300 here).
-    # Timing decides it: this test failed 4 runs in 4 with bash's job (3 to
-    # 11 programs of 250 left running).
+    # the program as a job, its traps came just after the fork, and a
+    # signal in between was lost: this test failed 4 runs in 4 then, with
+    # 3 to 11 programs of 250 left running.
     env = ctx.base_env()
 
     def start_up():
@@ -1823,7 +1823,6 @@ def _(ctx):
     # A terminal's Ctrl-C goes to the whole foreground process group: the
     # program has it already, and rcleak-run must not send it again (bash
     # passed every SIGINT on, so a program counting them saw two).
-    import pty
     master, slave = pty.openpty()
     # setsid -c: a session of its own, with this terminal as controlling.
     p = subprocess.Popen(["setsid", "-c", str(RUN), "--exitcode", "0", "--",
