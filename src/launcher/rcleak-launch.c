@@ -36,9 +36,12 @@ static volatile pid_t child;
 
 static void pass_on(int sig, siginfo_t *info, void *ctx)
 {
+	int saved_errno = errno; /* main's waitpid may be about to read it */
+
 	(void)ctx;
 	if (info->si_code != SI_KERNEL)
 		kill(child, sig);
+	errno = saved_errno;
 }
 
 /* Like exit status in a shell: 128 + N for a program killed by signal N. */
