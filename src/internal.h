@@ -256,6 +256,12 @@ bool rcl_meta_span(const void *p, size_t *bytes_to_end);
 void rcl_meta_lock(void);
 void rcl_meta_unlock(void);
 
+/* n rounded up to whole 4 KiB pages. */
+static inline size_t rcl_page_round(size_t n)
+{
+	return (n + 4095) & ~(size_t)4095;
+}
+
 /* ---- stack.c ---- */
 
 #define RCL_MAX_DEPTH 64

@@ -70,11 +70,6 @@ bool rcl_meta_span(const void *p, size_t *bytes_to_end)
 	return true;
 }
 
-static size_t page_round(size_t size)
-{
-	return (size + 4095) & ~(size_t)4095;
-}
-
 void *rcl_meta_alloc(size_t size)
 {
 	struct free_obj *o;
@@ -82,7 +77,7 @@ void *rcl_meta_alloc(size_t size)
 	int c;
 
 	if (size > SMALL_MAX)
-		return map(page_round(size));
+		return map(rcl_page_round(size));
 	c = size_class(size);
 	csize = (size_t)16 << c;
 	rcl_lock(&meta_lock);
@@ -113,7 +108,7 @@ void rcl_meta_free(void *p, size_t size)
 	if (p == NULL)
 		return;
 	if (size > SMALL_MAX) {
-		unmap(p, page_round(size));
+		unmap(p, rcl_page_round(size));
 		return;
 	}
 	c = size_class(size);

@@ -17,11 +17,6 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct rcl_range *regions; /* sorted, disjoint */
 static size_t count, cap;
 
-static size_t page_round(size_t n)
-{
-	return (n + 4095) & ~(size_t)4095;
-}
-
 void *rcl_sys_mmap(void *addr, size_t len, int prot, int flags, int fd,
                    long off)
 {
@@ -108,7 +103,7 @@ void *rcl_mmaps_map(void *addr, size_t len, int prot, int flags, int fd,
 	pthread_mutex_lock(&lock);
 	p = rcl_sys_mmap(addr, len, prot, flags, fd, off);
 	if (p != MAP_FAILED)
-		add((uintptr_t)p, (uintptr_t)p + page_round(len));
+		add((uintptr_t)p, (uintptr_t)p + rcl_page_round(len));
 	pthread_mutex_unlock(&lock);
 	return p;
 }
@@ -123,7 +118,7 @@ int rcl_mmaps_unmap(void *addr, size_t len)
 	pthread_mutex_lock(&lock);
 	err = rcl_sys_munmap(addr, len);
 	if (err == 0 && (count + 1 <= cap || grow()))
-		cut((uintptr_t)addr, (uintptr_t)addr + page_round(len));
+		cut((uintptr_t)addr, (uintptr_t)addr + rcl_page_round(len));
 	pthread_mutex_unlock(&lock);
 	return err;
 }
@@ -143,8 +138,8 @@ void *rcl_mmaps_remap(void *old, size_t old_len, size_t len, int flags,
 			                  (uintptr_t)old < regions[i].hi);
 		if (known) {
 			cut((uintptr_t)old,
-			    (uintptr_t)old + page_round(old_len));
-			add((uintptr_t)p, (uintptr_t)p + page_round(len));
+			    (uintptr_t)old + rcl_page_round(old_len));
+			add((uintptr_t)p, (uintptr_t)p + rcl_page_round(len));
 		}
 	}
 	pthread_mutex_unlock(&lock);

@@ -179,7 +179,7 @@ static void report_vdso(Dwfl *d, const struct dl_phdr_info *info)
 
 	rcl_module_range(info, &lo, &hi);
 	snprintf(name, sizeof(name), "[vdso: %d]", (int)getpid());
-	dwfl_report_module(d, name, lo, (hi + 4095) & ~(uintptr_t)4095);
+	dwfl_report_module(d, name, lo, rcl_page_round(hi));
 }
 
 /*
